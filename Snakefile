@@ -1,0 +1,40 @@
+# reprolab: one DAG from the dataset downloads to the lab report.
+#   snakemake --cores 8 --resources gpu=1 report                       (full scale)
+#   snakemake --cores 2 report --configfile presets/smoke.yaml          (smoke, offline, CPU)
+#   REPROLAB_PRESET=smoke snakemake --cores 2 report                    (same, for DVC and CI)
+import os
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, update_config, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+if preset := os.environ.get("REPROLAB_PRESET"):
+    preset_path = Path("presets") / f"{preset}.yaml"
+    if not preset_path.is_file():
+        raise WorkflowError(
+            f"REPROLAB_PRESET={preset!r}: no file {preset_path}; "
+            f"available presets: {', '.join(p.stem for p in Path('presets').glob('*.yaml'))}"
+        )
+    update_config(config, yaml.safe_load(preset_path.read_text()))
+
+validate(config, "config.schema.yaml")
+
+
+rule all:
+    input:
+        "report/report.html",
+        "report/report.pdf",
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/mnist.smk"
+include: "rules/report.smk"

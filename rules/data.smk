@@ -1,0 +1,57 @@
+# Raw datasets (downloaded and verified, or written as fixtures by the smoke preset),
+# then prepared once into tensors.
+
+if config["data"]["fixtures"]:
+
+    rule fixture_dataset:
+        output:
+            manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+        params:
+            size=config["data"]["fixture_size"],
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        log:
+            "logs/data/fixture_{dataset}.log",
+        benchmark:
+            "benchmarks/data/fixture_{dataset}.tsv"
+        script:
+            "../scripts/make_fixture.py"
+
+else:
+
+    rule download_dataset:
+        output:
+            manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+        params:
+            data=config["data"],
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        retries: 1
+        log:
+            "logs/data/download_{dataset}.log",
+        benchmark:
+            "benchmarks/data/download_{dataset}.tsv"
+        script:
+            "../scripts/download.py"
+
+
+rule prepare_dataset:
+    input:
+        manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+    output:
+        train=f"{DATA}/prepared/{{dataset}}/train.pt",
+        test=f"{DATA}/prepared/{{dataset}}/test.pt",
+    threads: RESOURCES["cpu"]["threads"]
+    resources:
+        mem_mb=RESOURCES["cpu"]["mem_mb"],
+        runtime=RESOURCES["cpu"]["runtime"],
+    log:
+        "logs/data/prepare_{dataset}.log",
+    benchmark:
+        "benchmarks/data/prepare_{dataset}.tsv"
+    script:
+        "../scripts/prepare.py"

@@ -1,0 +1,10 @@
+"""Combine a variant's seeds into its metrics.json, history.csv and curves (rule aggregate_seeds)."""
+from pathlib import Path
+
+from reprolab.job import job
+from reprolab.results import aggregate
+
+with job(snakemake):  # noqa: F821
+    aggregate(snakemake.params.variant,  # noqa: F821
+              [Path(p).parent for p in snakemake.input],  # noqa: F821
+              Path(snakemake.output.metrics).parent)  # noqa: F821

@@ -1,0 +1,1 @@
+"""The report: per-chapter summaries (`summary`), provenance (`provenance`), HTML/PDF (`render`)."""

@@ -1,0 +1,80 @@
+"""Render the report: Jinja templates -> self-contained HTML -> PDF with WeasyPrint."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import mimetypes
+from pathlib import Path
+
+import jinja2
+
+from reprolab.errors import ReportError
+
+
+def embed(path: str | Path) -> str:
+    """A figure as a data URI, so the HTML is one self-contained file; missing -> error."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ReportError(f"figure {path} is missing or empty; re-run the rule that makes it")
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def render_html(context: dict, templates_dir: Path) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir)),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["embed"] = embed
+    env.tests["chapter_template"] = lambda name: (Path(templates_dir) / "chapters" / f"{name}.html.j2").exists()
+    return env.get_template("base.html.j2").render(**context)
+
+
+def write_pdf(html: str, pdf_path: Path, base_url: Path) -> None:
+    """HTML -> PDF; any error WeasyPrint only logs (a missing image...) fails the step."""
+    import weasyprint
+
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(pdf_path)
+    finally:
+        logger.removeHandler(handler)
+    errors = [m for m in handler.messages if "image" in m.lower() or "failed" in m.lower()]
+    if errors:
+        Path(pdf_path).unlink(missing_ok=True)
+        raise ReportError("WeasyPrint could not render the report: " + "; ".join(errors))
+
+
+def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
+    html = render_html(context, templates_dir)
+    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(html_path).write_text(html)
+    write_pdf(html, Path(pdf_path), Path(templates_dir))
+
+
+def build_report(*, config: dict, summaries: list[dict], manifests: list[Path], runs: list[dict],
+                 benchmark_dir: Path, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
+    """Assemble the context (chapters, provenance) and write the HTML and the PDF."""
+    from datetime import datetime, timezone
+
+    from reprolab.report.provenance import collect
+
+    context = {
+        "title": config["report"]["title"],
+        "scale": config["scale"],
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "chapters": summaries,
+        "provenance": collect(config, manifests, benchmark_dir, runs),
+    }
+    render(context, templates_dir, html_path, pdf_path)

@@ -1,0 +1,47 @@
+"""Per-variant results: the seeds of a variant combined into one `metrics.json`,
+`history.csv` (mean over seeds) and `curves.png`, the files the report and DVC read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from reprolab import figures
+from reprolab.metrics import mean_std
+from reprolab.registry import Variant
+
+SUMMED = {"wall_time_s"}
+
+
+def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
+    """Combine the per-seed runs of `variant` (mean, and std as `<key>_std`)."""
+    out_dir = Path(out_dir)
+    runs = [json.loads((Path(d) / "metrics.json").read_text()) for d in seed_dirs]
+    combined: dict = {"id": variant.id, "seeds": [r["seed"] for r in runs],
+                      "device": runs[0]["device"], "device_name": runs[0]["device_name"]}
+    for key, value in runs[0].items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or key == "seed":
+            continue
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if key in SUMMED:
+            combined[key] = sum(values)
+        elif values:
+            combined[key], std = mean_std(values)
+            if len(values) > 1:
+                combined[f"{key}_std"] = std
+    histories = [pd.read_csv(Path(d) / "history.csv") for d in seed_dirs]
+    history = pd.concat(histories).groupby("epoch", as_index=False).mean()
+    history.to_csv(out_dir / "history.csv", index=False)
+    figures.curves(history, out_dir / "curves.png", f"{variant.id} (mean of {len(runs)} seed(s))")
+    (out_dir / "metrics.json").write_text(json.dumps(combined, indent=2))
+    return combined
+
+
+def load_variant(results_root: Path, variant: Variant) -> tuple[dict, pd.DataFrame | None]:
+    """The combined metrics of a variant and its history (None for kinds without one)."""
+    folder = Path(results_root) / variant.id
+    metrics = json.loads((folder / "metrics.json").read_text())
+    history_path = folder / "history.csv"
+    return metrics, pd.read_csv(history_path) if history_path.exists() else None

@@ -1,0 +1,88 @@
+"""The `train` kind: one variant, one seed -> model.pt, history.csv, metrics.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from reprolab.data.prepare import load_split
+from reprolab.engine import Normalizer, Split, TrainConfig, fit, select_device
+from reprolab.models import build_model, count_parameters
+from reprolab.registry import Variant
+
+
+def device_name(device: torch.device) -> str:
+    """Human-readable name of the device that ran a job."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
+def load_data(params: dict, prepared_dir: Path) -> tuple[Split, Split, Split | None]:
+    """Train, test and optional validation splits as the variant asks for them."""
+    train = Split(**load_split(prepared_dir, "train"))
+    test = Split(**load_split(prepared_dir, "test"))
+    if params.get("swap_splits"):
+        train, test = test, train
+    val = None
+    if n_val := params.get("validation_size"):
+        n_val = min(int(n_val), len(train) // 5)
+        val = Split(train.x[-n_val:], train.y[-n_val:])
+        train = Split(train.x[:-n_val], train.y[:-n_val])
+    return train, test, val
+
+
+def fingerprint(params: dict, seed: int) -> str:
+    return hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
+    """Train one seed of `variant`; write its artefacts in `out_dir`; return its metrics."""
+    tic = time.perf_counter()
+    params = variant.params
+    out_dir = Path(out_dir)
+    device = select_device(variant.device)
+    train, test, val = load_data(params, Path(prepared_dir))
+    torch.manual_seed(seed)
+    model = build_model(params["model"], **params.get("model_options", {}))
+    scale = 1 / 255 if train.x.dtype == torch.uint8 else 1.0
+    normalizer = Normalizer.fit(train.x, scale, params.get("standardize", False))
+    cfg = TrainConfig(
+        epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
+        optimizer=params["optimizer"], scheduler=params.get("scheduler"), seed=seed,
+        keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
+    )
+    result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer, val=val)
+    torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
+                "state_dict": model.state_dict(), "normalizer": normalizer.state_dict(),
+                "scale": normalizer.scale}, out_dir / "model.pt")
+    metrics = {"id": variant.id, "seed": seed, **result.final,
+               "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
+               "device": device.type, "device_name": device_name(device),
+               "wall_time_s": time.perf_counter() - tic}
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return metrics
+
+
+def load_trained(path: Path, device: torch.device | str = "cpu"):
+    """A trained model and its input normalizer, from a `model.pt` written by `run`."""
+    saved = torch.load(path, map_location=device, weights_only=False)
+    model = build_model(saved["model"], **saved["model_options"])
+    model.load_state_dict(saved["state_dict"])
+    normalizer = Normalizer(saved["scale"])
+    state = saved["normalizer"]
+    if state.get("mean") is not None:
+        normalizer = Normalizer(saved["scale"], state["mean"], state["std"])
+    return model.to(device).eval(), normalizer.to(device)

@@ -9,6 +9,8 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, update_config, validate
 
+from reprolab.registry import order_like
+
 min_version("9.0")
 
 
@@ -25,6 +27,7 @@ if preset := os.environ.get("REPROLAB_PRESET"):
     update_config(config, yaml.safe_load(preset_path.read_text()))
 
 validate(config, "config.schema.yaml")
+config.update(order_like(config, yaml.safe_load(Path("config.yaml").read_text())))
 
 
 rule all:
@@ -36,5 +39,11 @@ rule all:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
-include: "rules/mnist.smk"
 include: "rules/report.smk"
+
+
+# A chapter with its own kinds of jobs (beyond the generic `train`) has rules/<chapter>.smk.
+for chapter_rules in sorted(Path("rules").glob("*.smk")):
+    if chapter_rules.stem in config["chapters"]:
+
+        include: chapter_rules

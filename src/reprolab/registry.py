@@ -25,6 +25,18 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+def order_like(config: dict, reference: dict) -> dict:
+    """`config` with its keys, at every depth, in the order they have in `reference`.
+
+    Snakemake merges `--configfile` overlays before the main config file, so the overlay's
+    key order would win; the catalogue order of config.yaml is the report's order.
+    """
+    if not isinstance(config, dict) or not isinstance(reference, dict):
+        return config
+    keys = [k for k in reference if k in config] + [k for k in config if k not in reference]
+    return {k: order_like(config[k], reference.get(k)) for k in keys}
+
+
 @dataclass(frozen=True)
 class Variant:
     """One trained (or computed) model of the catalogue."""

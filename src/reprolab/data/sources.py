@@ -1,4 +1,4 @@
-"""Where every dataset file comes from: mirrors and published checksums (see DATASETS.md).
+"""Release files and their mirrors; each dataset module lists its own in `FILES`.
 
 A file without a published checksum is verified by trust on first use: its sha256 is
 recorded in the lock file at first download and checked on every later one.
@@ -29,37 +29,13 @@ class RemoteFile:
         return None
 
 
-def _mirrored(name: str, bases: tuple[str, ...], **checksums) -> RemoteFile:
+def mirrored(name: str, bases: tuple[str, ...], **checksums) -> RemoteFile:
+    """A file served under the same name by several base URLs."""
     return RemoteFile(name, tuple(base + name for base in bases), **checksums)
 
 
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-
-SOURCES: dict[str, tuple[RemoteFile, ...]] = {
-    "mnist": (
-        _mirrored("train-images-idx3-ubyte.gz", MNIST_MIRRORS,
-                  md5="f68b3c2dcbeaaa9fbdd348bbdeb94873", size=9_912_422),
-        _mirrored("train-labels-idx1-ubyte.gz", MNIST_MIRRORS,
-                  md5="d53e105ee54ea40749a09fcbcd1e9432", size=28_881),
-        _mirrored("t10k-images-idx3-ubyte.gz", MNIST_MIRRORS,
-                  md5="9fb629c4189551a2d022fa330f9573f3", size=1_648_877),
-        _mirrored("t10k-labels-idx1-ubyte.gz", MNIST_MIRRORS,
-                  md5="ec29112dd5afa0611ce80d1b7f02629c", size=4_542),
-    ),
-}
-
-
 def files_of(dataset: str) -> tuple[RemoteFile, ...]:
-    """The release files of `dataset`; a clear error for an unknown name."""
-    from reprolab.errors import ConfigError
+    """The release files of `dataset`."""
+    from reprolab.data.datasets import dataset_module
 
-    try:
-        return SOURCES[dataset]
-    except KeyError:
-        raise ConfigError(
-            f"unknown dataset {dataset!r}; known datasets: {', '.join(sorted(SOURCES))}"
-        ) from None
+    return dataset_module(dataset).FILES

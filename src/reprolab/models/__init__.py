@@ -7,6 +7,8 @@ Chapters register their models with `@register("name")`.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 from torch import nn
@@ -41,8 +43,7 @@ def register(name: str):
 
 def build_model(name: str, **options) -> nn.Module:
     """Build the model `name` with its options; a clear error for unknown names or options."""
-    from reprolab.models import mnist  # noqa: F401  (registers the chapters' models)
-
+    _register_all()
     try:
         builder = MODELS[name]
     except KeyError:
@@ -51,6 +52,12 @@ def build_model(name: str, **options) -> nn.Module:
         return builder(**options)
     except TypeError as e:
         raise ConfigError(f"model {name!r} does not accept options {options}: {e}") from None
+
+
+def _register_all() -> None:
+    """Import every module of this package, so that their `@register` calls have run."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+from datetime import UTC
 from pathlib import Path
 
 import jinja2
@@ -35,7 +36,8 @@ def render_html(context: dict, templates_dir: Path) -> str:
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["embed"] = embed
-    env.tests["chapter_template"] = lambda name: (Path(templates_dir) / "chapters" / f"{name}.html.j2").exists()
+    chapters_dir = Path(templates_dir) / "chapters"
+    env.tests["chapter_template"] = lambda name: (chapters_dir / f"{name}.html.j2").exists()
     return env.get_template("base.html.j2").render(**context)
 
 
@@ -66,14 +68,14 @@ def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) 
 def build_report(*, config: dict, summaries: list[dict], manifests: list[Path], runs: list[dict],
                  benchmark_dir: Path, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
     """Assemble the context (chapters, provenance) and write the HTML and the PDF."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from reprolab.report.provenance import collect
 
     context = {
         "title": config["report"]["title"],
         "scale": config["scale"],
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "chapters": summaries,
         "provenance": collect(config, manifests, benchmark_dir, runs),
     }

@@ -30,18 +30,30 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc",
                    "val_loss", "val_acc", "lr", "seconds"]
 
 
+Inputs = torch.Tensor | dict[str, torch.Tensor]  # one tensor, or one per modality
+
+
+def take(x: Inputs, index) -> Inputs:
+    """Rows `index` (a tensor of indices or a slice) of one input or of every modality."""
+    return {k: v[index] for k, v in x.items()} if isinstance(x, dict) else x[index]
+
+
 @dataclass
 class Split:
-    """Inputs and integer labels of one split, on one device."""
+    """Inputs (a tensor, or a dict of tensors for multimodal data) and labels of one split."""
 
-    x: torch.Tensor
+    x: Inputs
     y: torch.Tensor
 
     def __len__(self) -> int:
         return len(self.y)
 
     def to(self, device: torch.device) -> Split:
-        return Split(self.x.to(device), self.y.to(device))
+        x = {k: v.to(device) for k, v in self.x.items()} if isinstance(self.x, dict) else self.x.to(device)
+        return Split(x, self.y.to(device))
+
+    def __getitem__(self, index) -> Split:
+        return Split(take(self.x, index), self.y[index])
 
 
 class Normalizer(nn.Module):
@@ -69,6 +81,20 @@ class Normalizer(nn.Module):
         if self.mean is not None:
             x = (x - self.mean) / self.std
         return x
+
+
+class MultiNormalizer(nn.ModuleDict):
+    """One `Normalizer` per modality of dict inputs."""
+
+    def forward(self, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: self[k](v) for k, v in x.items()}
+
+
+def fit_normalizer(x: Inputs, standardize: bool) -> nn.Module:
+    """A normalizer for stored inputs: uint8 is scaled to [0, 1]; statistics from train only."""
+    if isinstance(x, dict):
+        return MultiNormalizer({k: fit_normalizer(v, standardize) for k, v in x.items()})
+    return Normalizer.fit(x, 1 / 255 if x.dtype == torch.uint8 else 1.0, standardize)
 
 
 @dataclass
@@ -134,7 +160,8 @@ def evaluate(model: nn.Module, data: Split, transform: nn.Module, batch_size: in
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     for start in range(0, len(data), batch_size):
-        xb, yb = transform(data.x[start:start + batch_size]), data.y[start:start + batch_size]
+        batch = data[start:start + batch_size]
+        xb, yb = transform(batch.x), batch.y
         with _autocast(device):
             out = model(_layout(xb, device))
         loss_sum += nn.functional.cross_entropy(out.float(), yb, reduction="sum")
@@ -146,7 +173,9 @@ def _autocast(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
-def _layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def _layout(x: Inputs, device: torch.device) -> Inputs:
+    if isinstance(x, dict):
+        return {k: _layout(v, device) for k, v in x.items()}
     if device.type == "cuda" and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
@@ -176,7 +205,7 @@ def fit(
     *,
     device: torch.device,
     transform: nn.Module | None = None,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    augment: Callable[[Inputs], Inputs] | None = None,
     val: Split | None = None,
 ) -> FitResult:
     """Train `model` on `train`, evaluating on `test` (and `val`) after every epoch.
@@ -226,8 +255,8 @@ def fit(
         batch_losses = torch.zeros(n_batches, device=device)
         correct = torch.zeros((), device=device)
         for b in range(n_batches):
-            idx = order[b * bs:(b + 1) * bs]
-            xb, yb = transform(train.x[idx]), train.y[idx]
+            batch = train[order[b * bs:(b + 1) * bs]]
+            xb, yb = transform(batch.x), batch.y
             if augment is not None:
                 xb = augment(xb)
             with _autocast(device):

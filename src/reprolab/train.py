@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from reprolab.data.prepare import load_split
-from reprolab.engine import Normalizer, Split, TrainConfig, fit, select_device
+from reprolab.engine import Split, TrainConfig, fit, fit_normalizer, select_device
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
 
@@ -38,8 +38,7 @@ def load_data(params: dict, prepared_dir: Path) -> tuple[Split, Split, Split | N
     val = None
     if n_val := params.get("validation_size"):
         n_val = min(int(n_val), len(train) // 5)
-        val = Split(train.x[-n_val:], train.y[-n_val:])
-        train = Split(train.x[:-n_val], train.y[:-n_val])
+        train, val = train[:-n_val], train[-n_val:]
     return train, test, val
 
 
@@ -56,8 +55,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     train, test, val = load_data(params, Path(prepared_dir))
     torch.manual_seed(seed)
     model = build_model(params["model"], **params.get("model_options", {}))
-    scale = 1 / 255 if train.x.dtype == torch.uint8 else 1.0
-    normalizer = Normalizer.fit(train.x, scale, params.get("standardize", False))
+    normalizer = fit_normalizer(train.x, params.get("standardize", False))
     cfg = TrainConfig(
         epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
         optimizer=params["optimizer"], scheduler=params.get("scheduler"), seed=seed,
@@ -65,8 +63,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     )
     result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer, val=val)
     torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
-                "state_dict": model.state_dict(), "normalizer": normalizer.state_dict(),
-                "scale": normalizer.scale}, out_dir / "model.pt")
+                "state_dict": model.state_dict(), "normalizer": normalizer}, out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,
                "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
                "device": device.type, "device_name": device_name(device),
@@ -81,8 +78,4 @@ def load_trained(path: Path, device: torch.device | str = "cpu"):
     saved = torch.load(path, map_location=device, weights_only=False)
     model = build_model(saved["model"], **saved["model_options"])
     model.load_state_dict(saved["state_dict"])
-    normalizer = Normalizer(saved["scale"])
-    state = saved["normalizer"]
-    if state.get("mean") is not None:
-        normalizer = Normalizer(saved["scale"], state["mean"], state["std"])
-    return model.to(device).eval(), normalizer.to(device)
+    return model.to(device).eval(), saved["normalizer"].to(device)

@@ -25,7 +25,9 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
         if isinstance(value, bool) or not isinstance(value, int | float) or key == "seed":
             continue
         values = [r[key] for r in runs if r.get(key) is not None]
-        if key in SUMMED:
+        if all(isinstance(v, int) for v in values) and len(set(values)) == 1:
+            combined[key] = values[0]  # counts (parameters, examples, epochs) stay integers
+        elif key in SUMMED:
             combined[key] = sum(values)
         elif values:
             combined[key], std = mean_std(values)

@@ -30,3 +30,11 @@ def test_missing_result_names_the_command(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     with pytest.raises(ReportError, match=r"snakemake .*keras_style/logreg/metrics.json"):
         summarize_chapter(config, "mnist", tmp_path, {}, tmp_path / "figures")
+
+
+def test_weasyprint_missing_image_fails_the_pdf(tmp_path):
+    from reprolab.report.render import write_pdf
+
+    with pytest.raises(ReportError, match="nope.png"):
+        write_pdf('<html><body><img src="nope.png"></body></html>', tmp_path / "r.pdf", tmp_path)
+    assert not (tmp_path / "r.pdf").exists()

@@ -87,13 +87,15 @@ def multibench_lenet(in_channels: int, channels: int, additional_layers: int) ->
 @register("image_lenet5")
 def image_lenet5(classes: int = 10) -> Classifier:
     """LeNet-5 on the 28 x 28 images alone."""
-    return Classifier(nn.Sequential(Pick("image"), lenet_stack(IMAGE_STAGES)), lenet_head(IMAGE_FEATURES, classes))
+    body = nn.Sequential(Pick("image"), lenet_stack(IMAGE_STAGES))
+    return Classifier(body, lenet_head(IMAGE_FEATURES, classes))
 
 
 @register("audio_lenet")
 def audio_lenet(classes: int = 10) -> Classifier:
     """A LeNet with two more conv stages for the 112 x 112 spectrograms alone."""
-    return Classifier(nn.Sequential(Pick("audio"), lenet_stack(AUDIO_STAGES)), lenet_head(AUDIO_FEATURES, classes))
+    body = nn.Sequential(Pick("audio"), lenet_stack(AUDIO_STAGES))
+    return Classifier(body, lenet_head(AUDIO_FEATURES, classes))
 
 
 @register("early_fusion")

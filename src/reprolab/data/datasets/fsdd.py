@@ -35,6 +35,7 @@ SAMPLE_RATE = 8000
 N_RECORDINGS = 3000
 OFFICIAL_TEST_TAKES = 5  # takes 0-4 are the official test set
 NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")
+N_FFT, HOP_LENGTH, N_MELS, WIDTH = 256, 64, 40, 128  # defaults of the log-mel preparation
 
 
 def parse_name(path: Path) -> tuple[int, str, int]:
@@ -97,7 +98,8 @@ def fixed_length(samples: np.ndarray, length: int) -> np.ndarray:
     return np.pad(samples[:length], (0, max(0, length - len(samples))))
 
 
-def log_mel(waveforms: torch.Tensor, n_fft: int, hop_length: int, n_mels: int) -> torch.Tensor:
+def log_mel(waveforms: torch.Tensor, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+            n_mels: int = N_MELS) -> torch.Tensor:
     """Log-mel spectrograms in dB (80 dB dynamic range) of waveforms [N, T] -> [N, n_mels, frames]."""
     import torchaudio
 
@@ -124,8 +126,8 @@ def split_indices(names: list[tuple[int, str, int]], split: str, test_fraction: 
 
 
 def prepare(raw_dir: Path, split: str = "seed", test_fraction: float = 0.25, split_seed: int = 0,
-            n_fft: int = 256, hop_length: int = 64, n_mels: int = 40,
-            width: int = 128) -> dict[str, dict[str, torch.Tensor]]:
+            n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, n_mels: int = N_MELS,
+            width: int = WIDTH) -> dict[str, dict[str, torch.Tensor]]:
     """Log-mel spectrograms [N, 1, n_mels, width] (float, dB) and digit labels, train and test.
 
     Each recording is cropped or padded with silence to `(width - 1) * hop_length` samples, so

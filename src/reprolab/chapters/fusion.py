@@ -84,8 +84,8 @@ def size_notes(models: dict[str, tuple[int, float]]) -> list[str]:
         base, (base_params, base_acc) = max(unimodal.items(), key=lambda item: item[1][1])
         for name, (params, acc) in models.items():
             if name not in UNIMODAL:
-                notes.append(f"{name}: {acc - base_acc:+.2f} points over the best unimodal network ({base}, "
-                             f"{base_acc:.2f} %), with {params / base_params:.2f}x its parameters.")
+                notes.append(f"{name}: {acc - base_acc:+.2f} points against the best unimodal network "
+                             f"({base}, {base_acc:.2f} %), with {params / base_params:.2f}x its parameters.")
     front = [name for name, (params, acc) in models.items()
              if not any(p <= params and a > acc or p < params and a >= acc for p, a in models.values())]
     notes.append(f"Pareto-optimal (no other network is both smaller and more accurate): {', '.join(front)}.")
@@ -100,8 +100,9 @@ def size_notes(models: dict[str, tuple[int, float]]) -> list[str]:
 
 def _models(summary: dict, loaded: dict, figures_dir: Path) -> None:
     models = {name: (int(m["params"]), m["test_acc"]) for name, (_, m, _) in loaded.items()}
-    rows = [{"cells": [name, f"{m['params']:,}", "—" if m.get("val_acc") is None else f"{m['val_acc']:.2f}",
-                       str(m.get("best_epoch", "—")), f"{m['test_acc']:.2f}",
+    rows = [{"cells": [name, f"{int(m['params']):,}",
+                       "—" if m.get("val_acc") is None else f"{m['val_acc']:.2f}",
+                       "—" if m.get("best_epoch") is None else f"{m['best_epoch']:g}", f"{m['test_acc']:.2f}",
                        f"{m['test_acc'] / (m['params'] / 1e4):.2f}"], "verdict": "no reference"}
             for name, (_, m, _) in loaded.items()]
     summary["tables"].append({"title": "Parameters and test accuracy (best model on validation)",

@@ -264,7 +264,9 @@ def fetch_file(
         + (f", Google Drive file id {remote.gdrive_id}" if remote.gdrive_id else "") + "\n"
         + f"  expected checksum: {expected or 'none published (recorded at first download)'}\n"
         + f"  fix: download it by hand and put it at {target} "
-        + "(or in the folder named by data.prestaged_dir), then run again"
+        + "(or in the folder named by data.prestaged_dir"
+        + (f"; its unpacked {remote.folder}/ folder is accepted too" if remote.folder else "")
+        + "), then run again"
     )
 
 

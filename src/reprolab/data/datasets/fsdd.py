@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import tarfile
 import tempfile
@@ -34,6 +35,7 @@ SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 SAMPLE_RATE = 8000
 N_RECORDINGS = 3000
 OFFICIAL_TEST_TAKES = 5  # takes 0-4 are the official test set
+log = logging.getLogger(__name__)
 NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")
 N_FFT, HOP_LENGTH, N_MELS, WIDTH = 256, 64, 40, 128  # defaults of the log-mel preparation
 
@@ -138,12 +140,15 @@ def prepare(raw_dir: Path, split: str = "seed", test_fraction: float = 0.25, spl
         if len(paths) != N_RECORDINGS and not is_fixture(raw_dir):
             raise DataError(f"{folder} holds {len(paths)} wav files, FSDD v{VERSION} has {N_RECORDINGS}; "
                             f"delete {raw_dir} and run the download step again")
-        samples = []
+        length, samples, cropped = (width - 1) * hop_length, [], 0
         for path in paths:
             wave_, rate = read_wav(path)
             if rate != SAMPLE_RATE:
                 raise DataError(f"{path} is sampled at {rate} Hz; FSDD recordings are {SAMPLE_RATE} Hz")
-            samples.append(fixed_length(wave_, (width - 1) * hop_length))
+            cropped += len(wave_) > length
+            samples.append(fixed_length(wave_, length))
+    log.info("%d recordings cut or padded to %.3f s; %d were longer and lost their end",
+             len(paths), length / SAMPLE_RATE, cropped)
     names = [parse_name(p) for p in paths]
     spectrograms = log_mel(torch.from_numpy(np.stack(samples)), n_fft, hop_length, n_mels).unsqueeze(1)
     labels = torch.tensor([digit for digit, _, _ in names])

@@ -45,6 +45,8 @@ rule prepare_dataset:
     output:
         train=f"{DATA}/prepared/{{dataset}}/train.pt",
         test=f"{DATA}/prepared/{{dataset}}/test.pt",
+    params:
+        options=lambda wc: config["data"].get("prepare", {}).get(wc.dataset, {}),
     threads: RESOURCES["cpu"]["threads"]
     resources:
         mem_mb=RESOURCES["cpu"]["mem_mb"],

@@ -169,6 +169,22 @@ def evaluate(model: nn.Module, data: Split, transform: nn.Module, batch_size: in
     return loss_sum.item() / len(data), 100.0 * correct.item() / len(data)
 
 
+@torch.no_grad()
+def confusion_matrix(model: nn.Module, data: Split, transform: nn.Module, batch_size: int,
+                     device: torch.device) -> torch.Tensor:
+    """Counts [true class, predicted class] of `model` on `data` (classes: the model's outputs)."""
+    model.eval()
+    counts = None
+    for start in range(0, len(data), batch_size):
+        batch = data[start:start + batch_size].to(device)
+        with _autocast(device):
+            out = model(_layout(transform(batch.x), device))
+        k = out.shape[1]
+        found = torch.bincount(batch.y * k + out.argmax(1), minlength=k * k).view(k, k).cpu()
+        counts = found if counts is None else counts + found
+    return counts
+
+
 def _autocast(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 

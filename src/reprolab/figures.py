@@ -96,3 +96,85 @@ def image_grid(images: np.ndarray, path: Path, title: str, columns: int = 20) ->
             ax.imshow(images[i], cmap="gray")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def hz_to_mel(hz):
+    """HTK mel scale (torchaudio's default)."""
+    return 2595 * np.log10(1 + np.asarray(hz) / 700)
+
+
+def mel_to_hz(mel):
+    return 700 * (10 ** (np.asarray(mel) / 2595) - 1)
+
+
+def audio_views(samples: np.ndarray, rate: int, spectrogram_db: np.ndarray, mel_db: np.ndarray,
+                hop_length: int, path: Path, title: str) -> Path:
+    """Waveform, linear spectrogram and mel spectrogram of one recording, time in s, frequency in Hz.
+
+    The mel panel puts each band at its centre frequency on a mel-scaled axis labelled in Hz.
+    """
+    fig, (ax_wave, ax_spec, ax_mel) = plt.subplots(3, 1, figsize=(7, 7.5), constrained_layout=True)
+    ax_wave.plot(np.arange(len(samples)) / rate, samples, lw=0.6)
+    ax_wave.set(xlabel="time (s)", ylabel="amplitude", title="waveform", xlim=(0, len(samples) / rate))
+    frames = np.arange(spectrogram_db.shape[1]) * hop_length / rate
+    freqs = np.linspace(0, rate / 2, spectrogram_db.shape[0])
+    mesh = ax_spec.pcolormesh(frames, freqs, spectrogram_db, shading="nearest", cmap="magma")
+    ax_spec.set(xlabel="time (s)", ylabel="frequency (Hz)", title="spectrogram (power, dB)")
+    fig.colorbar(mesh, ax=ax_spec, label="dB")
+    edges = hz_to_mel([0, rate / 2])
+    centres = mel_to_hz(np.linspace(*edges, mel_db.shape[0] + 2)[1:-1])
+    mesh = ax_mel.pcolormesh(frames, centres, mel_db, shading="nearest", cmap="magma")
+    ax_mel.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
+    ax_mel.set_yticks([100, 250, 500, 1000, 2000, 3000, 4000])
+    ax_mel.set(xlabel="time (s)", ylabel="frequency (Hz, mel scale)",
+               title=f"mel spectrogram ({mel_db.shape[0]} bands, dB)")
+    fig.colorbar(mesh, ax=ax_mel, label="dB")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def confusion(matrix: np.ndarray, path: Path, title: str) -> Path:
+    """Confusion matrix (rows: true class, columns: predicted), counts written in the cells."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    ax.imshow(matrix, cmap="Blues")
+    threshold = matrix.max() / 2
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                color="white" if count > threshold else "black")
+    ticks = np.arange(len(matrix))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted class", ylabel="true class", title=title)
+    return _save(fig, path)
+
+
+def labelled_scatter(x: list[float], y: list[float], labels: list[str], path: Path, title: str,
+                     xlabel: str, ylabel: str, logx: bool = False) -> Path:
+    """One labelled point per model (e.g. accuracy against parameter count)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (xi, yi, label) in enumerate(zip(x, y, labels, strict=True)):
+        ax.scatter(xi, yi, color=PALETTE(i % 10), s=40, zorder=3)
+        ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    if logx:
+        ax.set_xscale("log")
+    ax.margins(x=0.25, y=0.15)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def paired_grid(top: np.ndarray, bottom: np.ndarray, labels: list, path: Path, title: str,
+                rows: tuple[str, str] = ("image", "spectrogram")) -> Path:
+    """Two rows of grayscale images [N, H, W] (e.g. a digit and its spectrogram), labels on top."""
+    n = len(labels)
+    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(top[i], cmap="gray")
+        axes[1, i].imshow(bottom[i], cmap="magma")
+        axes[0, i].set_title(str(labels[i]), fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel(rows[0], fontsize=8)
+    axes[1, 0].set_ylabel(rows[1], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

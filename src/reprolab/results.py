@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reprolab import figures
@@ -13,6 +14,7 @@ from reprolab.metrics import mean_std
 from reprolab.registry import Variant
 
 SUMMED = {"wall_time_s"}
+SUMMED_MATRICES = {"confusion"}
 
 
 def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
@@ -21,6 +23,8 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
     runs = [json.loads((Path(d) / "metrics.json").read_text()) for d in seed_dirs]
     combined: dict = {"id": variant.id, "seeds": [r["seed"] for r in runs],
                       "device": runs[0]["device"], "device_name": runs[0]["device_name"]}
+    for key in SUMMED_MATRICES & runs[0].keys():
+        combined[key] = np.sum([r[key] for r in runs], axis=0).tolist()
     for key, value in runs[0].items():
         if isinstance(value, bool) or not isinstance(value, int | float) or key == "seed":
             continue

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from reprolab.data.prepare import load_split
-from reprolab.engine import Split, TrainConfig, fit, fit_normalizer, select_device
+from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
 
@@ -68,6 +68,8 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
                "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
                "device": device.type, "device_name": device_name(device),
                "wall_time_s": time.perf_counter() - tic}
+    if params.get("confusion_matrix"):
+        metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     return metrics

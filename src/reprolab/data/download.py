@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tarfile
 import time
 import zipfile
@@ -120,13 +121,77 @@ def _download(url: str, part: Path, retries: int, backoff: float, timeout: float
     raise last_error
 
 
+def _staged(remote: RemoteFile, dataset: str, prestaged_dir: Path | None) -> list[str]:
+    if prestaged_dir is None:
+        return []
+    paths = (Path(prestaged_dir) / remote.name, Path(prestaged_dir) / dataset / remote.name)
+    return [str(path) for path in paths if path.is_file()]
+
+
 def _candidates(remote: RemoteFile, dataset: str, prestaged_dir: Path | None) -> list[str]:
-    staged = []
-    if prestaged_dir is not None:
-        for path in (Path(prestaged_dir) / remote.name, Path(prestaged_dir) / dataset / remote.name):
-            if path.is_file():
-                staged.append(str(path))
-    return staged + list(remote.urls)
+    drive = [f"gdrive:{remote.gdrive_id}"] if remote.gdrive_id else []
+    return _staged(remote, dataset, prestaged_dir) + list(remote.urls) + drive
+
+
+def _download_gdrive(file_id: str, part: Path) -> None:
+    """A Google Drive file, with gdown (it gets past Drive's virus-scan confirmation page)."""
+    try:
+        import gdown
+        from gdown.exceptions import FileURLRetrievalError
+    except ImportError as e:
+        raise OSError("Google Drive downloads need gdown: pip install gdown") from e
+    try:
+        done = gdown.download(id=file_id, output=str(part), quiet=not sys.stderr.isatty(), resume=True)
+    except FileURLRetrievalError as e:
+        raise OSError(f"Google Drive did not serve the file (quota exceeded, or not shared): {e}") from e
+    if done is None:
+        raise OSError(f"gdown could not download Google Drive file {file_id}")
+
+
+def _staged_folder(remote: RemoteFile, dataset: str, prestaged_dir: Path | None) -> Path | None:
+    """A pre-staged copy of the archive's data folder: `<dir>/<folder>`, `<dir>/<dataset>/<folder>`
+    or `<dir>` itself when it is named like the folder."""
+    if remote.folder is None or prestaged_dir is None:
+        return None
+    root = Path(prestaged_dir)
+    for path in (root / remote.folder, root / dataset / remote.folder, root):
+        if path.is_dir() and path.name == remote.folder:
+            return path
+    return None
+
+
+def tree_digest(folder: Path) -> tuple[str, int]:
+    """sha256 of a folder (over its files' relative names and sha256, sorted) and its size in bytes."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    listing = "".join(f"{p.relative_to(folder).as_posix()}  {digests(p)['sha256']}\n" for p in files)
+    return hashlib.sha256(listing.encode()).hexdigest(), sum(p.stat().st_size for p in files)
+
+
+def _copy_staged_folder(remote: RemoteFile, source: Path, dest_dir: Path, dataset: str,
+                        lock: ChecksumLock, verify: str) -> FileRecord:
+    """Copy a pre-staged data folder into `dest_dir`, verified by trust on first use."""
+    name = f"{remote.folder}/"
+    sha, size = tree_digest(source)
+    pinned = lock.get(dataset, name)
+    if pinned and pinned != sha:
+        message = (f"pre-staged folder {source} differs from the one recorded in {lock.path} "
+                   f"(sha256 {pinned} expected, got {sha})")
+        if verify == "strict":
+            raise DataError(f"{message}; restore the original copy, or remove the entry {dataset}/{name} "
+                            f"from {lock.path} to trust this one")
+        log.warning("%s; kept because data.verify is 'warn'", message)
+    target = Path(dest_dir) / remote.folder
+    partial = target.with_name(target.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    if pinned is None:
+        lock.record(dataset, name, sha)
+        status = "tofu-recorded"
+    else:
+        status = "tofu-verified" if pinned == sha else "differs"
+    return FileRecord(name, sha, size, str(source), status, f"sha256:{lock.get(dataset, name)}")
 
 
 def _check(path: Path, expected: str | None) -> tuple[str, bool | None]:
@@ -164,11 +229,17 @@ def fetch_file(
             return _record(remote, target, sha, "cache", ok, published, dataset, lock)
         log.warning("%s does not match %s; fetching it again", target, expected)
 
+    folder = _staged_folder(remote, dataset, prestaged_dir)
+    if folder is not None and not _staged(remote, dataset, prestaged_dir):
+        return _copy_staged_folder(remote, folder, dest_dir, dataset, lock, verify)
+
     part = target.with_name(target.name + ".part")
     failures = []
     for source in _candidates(remote, dataset, prestaged_dir):
         try:
-            if "://" in source:
+            if source.startswith("gdrive:"):
+                _download_gdrive(source.removeprefix("gdrive:"), part)
+            elif "://" in source:
                 _download(source, part, retries, backoff, timeout)
             else:
                 shutil.copyfile(source, part)
@@ -189,10 +260,13 @@ def fetch_file(
     raise DataError(
         f"could not get {dataset} file {remote.name!r}.\n"
         + "".join(f"  tried {f}\n" for f in failures)
-        + f"  URLs: {', '.join(remote.urls)}\n"
+        + f"  URLs: {', '.join(remote.urls) or '-'}"
+        + (f", Google Drive file id {remote.gdrive_id}" if remote.gdrive_id else "") + "\n"
         + f"  expected checksum: {expected or 'none published (recorded at first download)'}\n"
         + f"  fix: download it by hand and put it at {target} "
-        + "(or in the folder named by data.prestaged_dir), then run again"
+        + "(or in the folder named by data.prestaged_dir"
+        + (f"; its unpacked {remote.folder}/ folder is accepted too" if remote.folder else "")
+        + "), then run again"
     )
 
 

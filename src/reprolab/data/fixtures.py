@@ -7,6 +7,7 @@ Each dataset module's `write_fixture` does the writing; helpers shared by severa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +42,12 @@ def write_fixture(dataset: str, dest_dir: Path, n_train: int, n_test: int, seed:
     records = [FileRecord(p.name, digests(p)["sha256"], p.stat().st_size, "fixture", "fixture")
                for p in paths]
     write_manifest(dest_dir, dataset, records)
+
+
+def is_fixture(raw_dir: Path) -> bool:
+    """Whether a raw dataset folder was written by `write_fixture` (its manifest says so)."""
+    manifest = Path(raw_dir) / "manifest.json"
+    if not manifest.is_file():
+        return False
+    files = json.loads(manifest.read_text())["files"]
+    return bool(files) and all(f["status"] == "fixture" for f in files)

@@ -6,21 +6,31 @@ training jobs load straight onto the device; each dataset module's `prepare` mak
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import torch
 
-from reprolab.errors import DataError
+from reprolab.errors import ConfigError, DataError
 
 
-def prepare_dataset(dataset: str, raw_dir: Path, out_dir: Path) -> list[Path]:
-    """Prepare every split of `dataset` and save one tensor file per split."""
+def prepare_dataset(dataset: str, raw_dir: Path, out_dir: Path, options: dict | None = None) -> list[Path]:
+    """Prepare every split of `dataset` and save one tensor file per split.
+
+    `options` (config `data.prepare.<dataset>`) are keyword arguments of the module's `prepare`.
+    """
     from reprolab.data.datasets import dataset_module
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for split, tensors in dataset_module(dataset).prepare(Path(raw_dir)).items():
+    prepare = dataset_module(dataset).prepare
+    try:
+        inspect.signature(prepare).bind(raw_dir, **(options or {}))
+    except TypeError as e:
+        raise ConfigError(f"data.prepare.{dataset}: {e}; see reprolab.data.datasets.{dataset}.prepare "
+                          f"for its options") from None
+    for split, tensors in prepare(Path(raw_dir), **(options or {})).items():
         path = out_dir / f"{split}.pt"
         torch.save(tensors, path)
         paths.append(path)

@@ -18,6 +18,8 @@ class RemoteFile:
     md5: str | None = None
     sha256: str | None = None
     size: int | None = None
+    gdrive_id: str | None = None  # a Google Drive file id, fetched with gdown after the URLs
+    folder: str | None = None  # the archive's data folder; a pre-staged copy of it is accepted
 
     @property
     def published_checksum(self) -> str | None:

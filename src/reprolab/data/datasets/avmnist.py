@@ -1,0 +1,93 @@
+"""AV-MNIST as MultiBench distributes it: `avmnist.tar.gz` on Google Drive (the course's link).
+
+No published checksum: trust on first use (the sha256 is recorded in the lock file and the
+report's provenance). Images are MNIST digits (60000 x 784, pixel values 0-255), audio are
+112 x 112 uint8 spectrograms of spoken digits; the last 5,000 of train are the validation split.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reprolab.data.download import extract
+from reprolab.data.fixtures import digit_images
+from reprolab.data.sources import RemoteFile
+from reprolab.errors import DataError
+
+ARCHIVE = "avmnist.tar.gz"
+FILES: tuple[RemoteFile, ...] = (RemoteFile(ARCHIVE, (), gdrive_id="1KvKynJJca5tDtI5Mmp6CoRh9pQywH8Xp"),)
+IMAGE_SIZE, AUDIO_SIZE = 28, 112
+
+
+def _layout(split: str) -> dict[str, str]:
+    """Paths inside the archive of one split's arrays (MultiBench `datasets/avmnist/get_data.py`)."""
+    return {"image": f"avmnist/image/{split}_data.npy", "audio": f"avmnist/audio/{split}_data.npy",
+            "labels": f"avmnist/{split}_labels.npy"}
+
+
+def _load(root: Path, name: str) -> np.ndarray:
+    path = root / name
+    if not path.is_file():
+        raise DataError(f"{ARCHIVE} has no {name}; is it MultiBench's AV-MNIST archive? Fetch it again")
+    return np.load(path, allow_pickle=False)
+
+
+def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
+    """`{"image": uint8 [N, 1, 28, 28], "audio": uint8 [N, 1, 112, 112]}` and labels, train and test."""
+    splits = {}
+    with tempfile.TemporaryDirectory(dir=raw_dir) as tmp:
+        extract(Path(raw_dir) / ARCHIVE, Path(tmp))
+        for split in ("train", "test"):
+            arrays = {key: _load(Path(tmp), name) for key, name in _layout(split).items()}
+            n = len(arrays["labels"])
+            if len(arrays["image"]) != n or len(arrays["audio"]) != n:
+                raise DataError(f"AV-MNIST {split}: {len(arrays['image'])} images, {len(arrays['audio'])} "
+                                f"spectrograms, {n} labels in {raw_dir / ARCHIVE}; fetch it again")
+            image = np.clip(np.rint(arrays["image"]), 0, 255).astype(np.uint8)
+            audio = np.clip(np.rint(arrays["audio"]), 0, 255).astype(np.uint8)
+            splits[split] = {
+                "x": {"image": torch.from_numpy(image.reshape(n, 1, IMAGE_SIZE, IMAGE_SIZE)),
+                      "audio": torch.from_numpy(audio.reshape(n, 1, AUDIO_SIZE, AUDIO_SIZE))},
+                "y": torch.from_numpy(arrays["labels"].astype(np.int64)),
+            }
+    return splits
+
+
+def spectrograms(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Spectrogram-like uint8 images: bright frequency bands at label-specific heights, noised."""
+    rows = np.arange(AUDIO_SIZE)[:, None]
+    out = np.empty((len(labels), AUDIO_SIZE, AUDIO_SIZE), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        start, length = rng.integers(5, 30), rng.integers(50, 80)
+        bands = sum(np.exp(-((rows - centre - rng.normal(0, 2)) / 3) ** 2)
+                    for centre in (10 + 4 * label, 55 + 5 * label))
+        frame = np.zeros((1, AUDIO_SIZE))
+        frame[0, start:start + length] = 1
+        image = 200 * bands * frame + rng.normal(30, 25, (AUDIO_SIZE, AUDIO_SIZE))
+        out[i] = np.clip(image, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_fixture(dest_dir: Path, n_train: int, n_test: int, rng: np.random.Generator) -> list[Path]:
+    """`avmnist.tar.gz` with MultiBench's `.npy` layout: float images 0-255 (N x 784), uint8 audio."""
+    path = Path(dest_dir) / ARCHIVE
+    with tarfile.open(path, "w:gz") as tar:
+        for split, n in (("train", n_train), ("test", n_test)):
+            labels = np.arange(n) % 10
+            rng.shuffle(labels)
+            arrays = {"image": digit_images(labels, rng).reshape(n, -1).astype(np.float32),
+                      "audio": spectrograms(labels, rng), "labels": labels}
+            for key, name in _layout(split).items():
+                buffer = io.BytesIO()
+                np.save(buffer, arrays[key])
+                info = tarfile.TarInfo(name)
+                info.size = buffer.tell()
+                buffer.seek(0)
+                tar.addfile(info, buffer)
+    return [path]

@@ -12,8 +12,9 @@ def write_run(folder, seed, test_acc, losses):
     (folder / "metrics.json").write_text(json.dumps({
         "id": "c/e/v", "seed": seed, "test_acc": test_acc, "params": 7850, "wall_time_s": 10.0,
         "device": "cpu", "device_name": "CPU"}))
-    pd.DataFrame({"epoch": [1, 2], "train_loss": losses, "train_acc": [50, 60],
-                  "test_loss": losses, "test_acc": [40, test_acc]}).to_csv(folder / "history.csv", index=False)
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": losses, "train_acc": [50, 60],
+                            "test_loss": losses, "test_acc": [40, test_acc]})
+    history.to_csv(folder / "history.csv", index=False)
 
 
 def test_seeds_are_combined_into_mean_and_std(tmp_path):

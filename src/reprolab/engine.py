@@ -8,6 +8,7 @@ its last checkpoint gives exactly the result of an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import logging
@@ -77,9 +78,9 @@ class Normalizer(nn.Module):
         return cls(scale, xf.mean(dims).view(shape), xf.std(dims).view(shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float() * self.scale
+        x = x.to(torch.float32, copy=True).mul_(self.scale)
         if self.mean is not None:
-            x = (x - self.mean) / self.std
+            x = x.sub_(self.mean).div_(self.std)
         return x
 
 
@@ -186,7 +187,9 @@ def confusion_matrix(model: nn.Module, data: Split, transform: nn.Module, batch_
 
 
 def _autocast(device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16)
 
 
 def _layout(x: Inputs, device: torch.device) -> Inputs:

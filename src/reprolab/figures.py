@@ -96,3 +96,34 @@ def image_grid(images: np.ndarray, path: Path, title: str, columns: int = 20) ->
             ax.imshow(images[i], cmap="gray")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def decision_boundary(score, x: np.ndarray, y: np.ndarray, path: Path, title: str,
+                      level: float = 0.5, steps: int = 200) -> Path:
+    """A 2-D classifier's regions (`score(points) -> [N]`, class 1 above `level`) and the points."""
+    pad = 0.3
+    (x0, y0), (x1, y1) = x.min(0) - pad, x.max(0) + pad
+    gx, gy = np.meshgrid(np.linspace(x0, x1, steps), np.linspace(y0, y1, steps))
+    scores = np.asarray(score(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.contourf(gx, gy, scores > level, levels=[-0.5, 0.5, 1.5], colors=[PALETTE(0), PALETTE(1)],
+                alpha=0.25)
+    ax.contour(gx, gy, scores, levels=[level], colors="k", linewidths=1)
+    for c in np.unique(y):
+        ax.scatter(*x[y == c].T, s=10, color=PALETTE(int(c)), label=f"class {int(c)}")
+    ax.set(aspect="equal", title=title)
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=7, loc="upper right")
+    return _save(fig, path)
+
+
+def sweep(table: pd.DataFrame, x: str, columns: list[str], path: Path, title: str, ylabel: str) -> Path:
+    """Metrics against one hyper-parameter, on a log axis (e.g. accuracy against an SVM's C)."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for i, column in enumerate(columns):
+        ax.plot(table[x], table[column], marker="o", color=PALETTE(i), label=column)
+    ax.set(xscale="log", xlabel=x, ylabel=ylabel, title=title)
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

@@ -112,19 +112,22 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path, references
         if trained:
             summary["setup"] = {"columns": SETUP_COLUMNS,
                                 "rows": [train_setup_row(v, m) for v, m in trained]}
+        # Any kind with a test accuracy gets a results row; any kind with a history, its curves.
+        scored = [(v, m) for v, m, _ in loaded[exp_name].values() if m.get("test_acc") is not None]
+        if scored:
             summary["results"] = {"columns": RESULT_COLUMNS, "rows": [
                 results_row(v.name, m.get("test_acc"), m.get("test_acc_std"), m.get("train_acc"),
                             ch_refs.get(exp_name, {}).get(v.name, {}).get("test_acc"),
                             tolerance, smoke)
-                for v, m in trained]}
-            summary["figures"] = [{"path": str(results_root / v.id / "curves.png"),
-                                   "caption": f"{v.id}: loss and accuracy per epoch"}
-                                  for v, _ in trained]
+                for v, m in scored]}
+        summary["figures"] = [{"path": str(results_root / v.id / "curves.png"),
+                               "caption": f"{v.id}: loss and accuracy per epoch"}
+                              for v, _, h in loaded[exp_name].values() if h is not None]
         experiments.append(summary)
 
     chapter_summary = {"chapter": chapter, "title": ch_config.get("title", chapter),
                        "sources": ch_config.get("sources", []), "scale": config["scale"],
-                       "experiments": experiments, "observations": []}
+                       "experiments": experiments, "observations": [], "references": ch_refs}
     try:
         module = importlib.import_module(f"reprolab.chapters.{chapter}")
     except ModuleNotFoundError:

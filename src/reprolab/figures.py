@@ -49,7 +49,10 @@ def overlay(histories: dict[str, pd.DataFrame], column: str, path: Path, title: 
         ax.plot(history["epoch"], history[column], marker=".", color=PALETTE(i % 10), label=name)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if len(histories) > 4:  # many variants: the legend beside the axes, not over the curves
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend()
     return _save(fig, path)
 
 

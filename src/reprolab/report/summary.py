@@ -66,6 +66,9 @@ def train_setup_row(variant: Variant, metrics: dict) -> list[str]:
     p = variant.params
     options = ", ".join(f"{k}={v}" for k, v in p.get("model_options", {}).items())
     data = p["dataset"] + (" (train/test swapped)" if p.get("swap_splits") else "")
+    data += "; standardised" if p.get("standardize") else ""
+    if augment := p.get("augment"):
+        data += "; augment " + ", ".join(f"{k} {v}" for k, v in augment.items())
     return [variant.name, p["model"] + (f" ({options})" if options else ""), fmt(metrics.get("params")),
             data, f"{metrics.get('n_train', 0):,} / {metrics.get('n_test', 0):,}",
             _optimizer_text(p), str(p["batch_size"]), str(p["epochs"]),

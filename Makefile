@@ -28,6 +28,7 @@ dry-run: install
 bench: install
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/smoke_run.py
+	$(BIN)/python bench/cifar_augment.py
 
 clean:
 	rm -rf results report logs benchmarks .snakemake

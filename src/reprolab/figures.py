@@ -49,7 +49,10 @@ def overlay(histories: dict[str, pd.DataFrame], column: str, path: Path, title: 
         ax.plot(history["epoch"], history[column], marker=".", color=PALETTE(i % 10), label=name)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if len(histories) > 4:  # many variants: the legend beside the axes, not over the curves
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend()
     return _save(fig, path)
 
 
@@ -177,4 +180,35 @@ def paired_grid(top: np.ndarray, bottom: np.ndarray, labels: list, path: Path, t
     axes[0, 0].set_ylabel(rows[0], fontsize=8)
     axes[1, 0].set_ylabel(rows[1], fontsize=8)
     fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def decision_boundary(score, x: np.ndarray, y: np.ndarray, path: Path, title: str,
+                      level: float = 0.5, steps: int = 200) -> Path:
+    """A 2-D classifier's regions (`score(points) -> [N]`, class 1 above `level`) and the points."""
+    pad = 0.3
+    (x0, y0), (x1, y1) = x.min(0) - pad, x.max(0) + pad
+    gx, gy = np.meshgrid(np.linspace(x0, x1, steps), np.linspace(y0, y1, steps))
+    scores = np.asarray(score(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.contourf(gx, gy, scores > level, levels=[-0.5, 0.5, 1.5], colors=[PALETTE(0), PALETTE(1)],
+                alpha=0.25)
+    ax.contour(gx, gy, scores, levels=[level], colors="k", linewidths=1)
+    for c in np.unique(y):
+        ax.scatter(*x[y == c].T, s=10, color=PALETTE(int(c)), label=f"class {int(c)}")
+    ax.set(aspect="equal", title=title)
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=7, loc="upper right")
+    return _save(fig, path)
+
+
+def sweep(table: pd.DataFrame, x: str, columns: list[str], path: Path, title: str, ylabel: str) -> Path:
+    """Metrics against one hyper-parameter, on a log axis (e.g. accuracy against an SVM's C)."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for i, column in enumerate(columns):
+        ax.plot(table[x], table[column], marker="o", color=PALETTE(i), label=column)
+    ax.set(xscale="log", xlabel=x, ylabel=ylabel, title=title)
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    ax.legend()
     return _save(fig, path)

@@ -33,6 +33,8 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
             combined[key] = values[0]  # counts (parameters, examples, epochs) stay integers
         elif key in SUMMED:
             combined[key] = sum(values)
+        elif values and all(isinstance(v, int) for v in values) and len(set(values)) == 1:
+            combined[key] = values[0]  # e.g. a parameter count: the same integer for every seed
         elif values:
             combined[key], std = mean_std(values)
             if len(values) > 1:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.models import build_model, count_parameters
@@ -61,7 +62,9 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         optimizer=params["optimizer"], scheduler=params.get("scheduler"), seed=seed,
         keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
     )
-    result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer, val=val)
+    augment = make_augment(params.get("augment"), normalizer)
+    result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
+                 augment=augment, val=val)
     torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
                 "state_dict": model.state_dict(), "normalizer": normalizer}, out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,

@@ -66,6 +66,9 @@ def train_setup_row(variant: Variant, metrics: dict) -> list[str]:
     p = variant.params
     options = ", ".join(f"{k}={v}" for k, v in p.get("model_options", {}).items())
     data = p["dataset"] + (" (train/test swapped)" if p.get("swap_splits") else "")
+    data += "; standardised" if p.get("standardize") else ""
+    if augment := p.get("augment"):
+        data += "; augment " + ", ".join(f"{k} {v}" for k, v in augment.items())
     return [variant.name, p["model"] + (f" ({options})" if options else ""), fmt(metrics.get("params")),
             data, f"{metrics.get('n_train', 0):,} / {metrics.get('n_test', 0):,}",
             _optimizer_text(p), str(p["batch_size"]), str(p["epochs"]),
@@ -112,19 +115,22 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path, references
         if trained:
             summary["setup"] = {"columns": SETUP_COLUMNS,
                                 "rows": [train_setup_row(v, m) for v, m in trained]}
+        # Any kind with a test accuracy gets a results row; any kind with a history, its curves.
+        scored = [(v, m) for v, m, _ in loaded[exp_name].values() if m.get("test_acc") is not None]
+        if scored:
             summary["results"] = {"columns": RESULT_COLUMNS, "rows": [
                 results_row(v.name, m.get("test_acc"), m.get("test_acc_std"), m.get("train_acc"),
                             ch_refs.get(exp_name, {}).get(v.name, {}).get("test_acc"),
                             tolerance, smoke)
-                for v, m in trained]}
-            summary["figures"] = [{"path": str(results_root / v.id / "curves.png"),
-                                   "caption": f"{v.id}: loss and accuracy per epoch"}
-                                  for v, _ in trained]
+                for v, m in scored]}
+        summary["figures"] = [{"path": str(results_root / v.id / "curves.png"),
+                               "caption": f"{v.id}: loss and accuracy per epoch"}
+                              for v, _, h in loaded[exp_name].values() if h is not None]
         experiments.append(summary)
 
     chapter_summary = {"chapter": chapter, "title": ch_config.get("title", chapter),
                        "sources": ch_config.get("sources", []), "scale": config["scale"],
-                       "experiments": experiments, "observations": []}
+                       "experiments": experiments, "observations": [], "references": ch_refs}
     try:
         module = importlib.import_module(f"reprolab.chapters.{chapter}")
     except ModuleNotFoundError:

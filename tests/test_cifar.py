@@ -1,0 +1,164 @@
+"""The `cifar` chapter: the network's parameter count, augmentation, the CIFAR-10 files, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO, copy_repo
+
+from reprolab.augment import make_augment, random_crop
+from reprolab.chapters.cifar import layer_parameters
+from reprolab.data.datasets import cifar10
+from reprolab.data.fixtures import write_fixture
+from reprolab.engine import Normalizer
+from reprolab.errors import ConfigError, DataError
+from reprolab.models import build_model, count_parameters
+from reprolab.registry import resolve, variants
+
+
+def conv(c_in, c_out, k=5):
+    return k * k * c_in * c_out + c_out
+
+
+def test_parameter_count_is_computed_from_the_layers():
+    fc5 = 1000 * 10 + 10
+    convs = conv(3, 32) + conv(32, 64) + conv(64, 64)
+    assert count_parameters(build_model("cifar_cnn")) == convs + (64 * 4 * 4 * 1000 + 1000) + fc5 == 1_191_170
+    cropped = build_model("cifar_cnn", input_size=28)
+    assert count_parameters(cropped) == convs + (64 * 3 * 3 * 1000 + 1000) + fc5 == 743_170
+    batchnorm = 2 * (32 + 64 + 64)
+    assert (count_parameters(build_model("cifar_cnn", input_size=28, batchnorm=True))
+            == count_parameters(build_model("cifar_cnn", input_size=28)) + batchnorm)
+    mnist = build_model("cifar_cnn", in_channels=1, input_size=28)
+    assert count_parameters(mnist) == conv(1, 32) + conv(32, 64) + conv(64, 64) + 576 * 1000 + 1000 + fc5
+
+
+def test_per_layer_counts_correct_the_seed():
+    layers = layer_parameters(build_model("cifar_cnn"))
+    assert [k for k in layers] == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc4", "fc5"]
+    assert layers["pool1"] == layers["pool2"] == layers["pool3"] == 0
+    assert layers["fc4"] == 1024 * 1000 + 1000
+    seed = yaml.safe_load((REPO / "references.yaml").read_text())["cifar"]["network"]
+    assert sum(seed["layers"].values()) == seed["total"]  # the seed's own sum...
+    assert sum(layers.values()) != seed["total"]          # ...of wrong per-layer numbers
+
+
+def test_model_centre_crops_full_size_test_images():
+    torch.manual_seed(0)
+    model = build_model("cifar_cnn", input_size=28, dropout=0.5, batchnorm=True).eval()
+    x = torch.randn(4, 3, 32, 32)
+    assert model(x).shape == (4, 10)
+    torch.testing.assert_close(model(x), model(x[:, :, 2:30, 2:30]))
+
+
+def windows_of(image: torch.Tensor, size: int) -> list[tuple[int, int, bool, torch.Tensor]]:
+    """Every `size` window of `image`, flipped or not."""
+    h, w = image.shape[-2:]
+    return [(top, left, flip, win.flip(-1) if flip else win)
+            for top in range(h - size + 1) for left in range(w - size + 1)
+            for win in [image[:, top:top + size, left:left + size]] for flip in (False, True)]
+
+
+def test_crop_and_flip_are_per_sample_random_windows_of_each_own_image():
+    torch.manual_seed(0)
+    x = torch.rand(64, 3, 32, 32)
+    out = make_augment({"crop": 28, "hflip": True})(x)
+    assert out.shape == (64, 3, 28, 28)
+    draws = set()
+    for i in range(64):  # label-preserving: output i is a window of input i, nothing else
+        found = [(t, lft, f) for t, lft, f, win in windows_of(x[i], 28) if torch.equal(out[i], win)]
+        assert len(found) == 1
+        draws.add(found[0])
+    assert len(draws) > 20  # one draw per image, not one for the whole batch
+
+
+def test_identical_images_get_different_augmentations():
+    torch.manual_seed(1)
+    x = torch.rand(1, 3, 32, 32).expand(32, -1, -1, -1).contiguous()
+    for settings in ({"crop": 28}, {"hflip": True}, {"rotation": 20}, {"color_jitter": 0.3},
+                     {"crop": 28, "rotation": 20, "color_jitter": 0.3}):
+        out = make_augment(settings)(x)
+        distinct = {tuple(o.flatten()[:64].tolist()) for o in out}
+        assert len(distinct) > 1, settings
+
+
+def test_rotation_and_jitter_keep_the_image_and_its_standardisation():
+    torch.manual_seed(2)
+    raw = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    normalizer = Normalizer.fit(raw, 1 / 255, standardize=True)
+    x = normalizer(raw)
+    out = make_augment({"color_jitter": 0.3}, normalizer)(x)
+    pixels = out * normalizer.std + normalizer.mean
+    assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5  # jitter ran on [0, 1] values
+    assert out.shape == x.shape
+    zero_rotation = make_augment({"rotation": 1e-9})(x)
+    torch.testing.assert_close(zero_rotation, x, atol=1e-4, rtol=0)
+
+
+def test_augment_settings_are_checked():
+    with pytest.raises(ConfigError, match="unknown augment keys"):
+        make_augment({"cutout": 8})
+    with pytest.raises(ConfigError, match="larger than"):
+        random_crop(torch.zeros(2, 3, 16, 16), 28)
+    assert make_augment(None) is None
+
+
+def test_cifar10_fixture_is_the_real_format_and_is_verified_before_unpickling(tmp_path):
+    write_fixture("cifar10", tmp_path, n_train=53, n_test=20)
+    with tarfile.open(tmp_path / cifar10.ARCHIVE) as tf:
+        names = set(tf.getnames())
+    assert {f"cifar-10-batches-py/{n}" for n in
+            ["data_batch_1", "data_batch_5", "test_batch", "batches.meta"]} <= names
+    splits = cifar10.prepare(tmp_path)
+    assert splits["train"]["x"].shape == (53, 3, 32, 32) and splits["train"]["x"].dtype == torch.uint8
+    assert splits["test"]["y"].shape == (20,) and set(splits["test"]["y"].tolist()) == set(range(10))
+    with open(tmp_path / cifar10.ARCHIVE, "ab") as f:
+        f.write(b"tampered")
+    with pytest.raises(DataError, match="does not match"):
+        cifar10.prepare(tmp_path)
+
+
+def test_cifar10_release_file_has_the_published_checksums():
+    (remote,) = cifar10.FILES
+    assert remote.md5 == "c58f30108f718f92721af3b95e74349a"
+    assert remote.published_checksum.startswith("sha256:6d958be0")
+
+
+def test_full_config_runs_every_variant_with_the_full_epochs(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    epochs = {v.id: v.params.get("epochs") for v in variants(config) if v.chapter in ("cifar", "backprop")}
+    assert all(epochs[f"cifar/cifar10/{name}"] == 100 for name in
+               ["baseline", "normalized", "augmented", "augmented_alt", "momentum_expdecay",
+                "momentum_stepdecay", "dropout", "batchnorm"])
+    assert epochs["backprop/circle/manual"] == 150
+    assert all(resolve(config, *i.split("/")).device == "cpu" for i in epochs if i.startswith("backprop"))
+    work = copy_repo(tmp_path / "repo")
+    env = {"PYTHONPATH": str(work / "src")}
+    result = subprocess.run([sys.executable, "-m", "snakemake", "report", "-n", "--cores", "8",
+                             "--resources", "gpu=1"], cwd=work, env={**os.environ, **env},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for variant_id in epochs:
+        assert f"results/{variant_id}/metrics.json" in result.stdout, variant_id
+
+
+def test_smoke_report_has_every_cifar_variant(smoke_run):
+    html = (smoke_run / "report" / "report.html").read_text()
+    for name in ["baseline", "normalized", "augmented", "augmented_alt", "momentum_expdecay",
+                 "momentum_stepdecay", "dropout", "batchnorm"]:
+        assert (smoke_run / "results" / "cifar" / "cifar10" / name / "history.csv").is_file()
+        assert f"cifar/cifar10/{name}" in html
+    assert "cifar/mnist_baseline/baseline" in html
+    assert "All variants: test accuracy per epoch" in html
+    assert "not the seed&#39;s 267,258" in html or "not the seed's 267,258" in html
+    assert "80.16" in html  # the seed's reference beside our final accuracy
+    metrics = json.loads((smoke_run / "results/cifar/cifar10/augmented/metrics.json").read_text())
+    assert np.isfinite(metrics["test_acc"]) and metrics["params"] == 743_170

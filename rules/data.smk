@@ -55,3 +55,9 @@ rule prepare_dataset:
         "benchmarks/data/prepare_{dataset}.tsv"
     script:
         "../scripts/prepare.py"
+
+
+rule datasets:
+    """Target: every dataset the config uses, downloaded (or fixtures) and prepared (DVC's `data` stage)."""
+    input:
+        expand(f"{DATA}/prepared/{{dataset}}/{{split}}.pt", dataset=datasets_used(), split=["train", "test"]),

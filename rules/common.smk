@@ -19,6 +19,12 @@ def variant_of(wildcards):
     return resolve(config, wildcards.chapter, wildcards.experiment, wildcards.variant)
 
 
+def settings_of(wildcards):
+    """A variant's resolved settings as a plain dict: Snakemake records builtin params (not a
+    `Variant`), so a changed hyper-parameter re-runs that variant's jobs and only those."""
+    return variant_of(wildcards).params
+
+
 def prepared(dataset, split):
     return f"{DATA}/prepared/{dataset}/{split}.pt"
 

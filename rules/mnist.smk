@@ -27,6 +27,7 @@ rule untangle:
         pca="results/{chapter}/untangling/{variant}/pca.png",
     params:
         variant=untangling_variant,
+        settings=lambda wc: untangling_variant(wc).params,
     threads: RESOURCES["cpu"]["threads"]
     resources:
         mem_mb=RESOURCES["cpu"]["mem_mb"],

@@ -11,6 +11,7 @@ rule train:
         model="results/{chapter}/{experiment}/{variant}/seed{seed}/model.pt",
     params:
         variant=variant_of,
+        settings=settings_of,
     threads: RESOURCES["train"]["threads"]
     resources:
         gpu=lambda wc: uses_gpu(variant_of(wc)),

@@ -1,0 +1,51 @@
+"""Slurm front door: the smoke DAG through `--profile profiles/slurm` on a real one-node Slurm."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import slurm_cluster
+import yaml
+from conftest import REPO, copy_repo, snakemake
+
+PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+
+
+def test_profile_uses_the_plugin_without_a_global_gpu_cap():
+    assert PROFILE["executor"] == "slurm"
+    assert PROFILE["set-resource-scopes"] == {"gpu": "local"}
+    assert "gpu" not in str(PROFILE.get("resources", ""))
+    for resources in PROFILE.get("set-resources", {}).values():
+        assert "--gres" not in str(resources.get("slurm_extra", "")), "the plugin rejects --gres there"
+
+
+def slurm_jobs() -> dict[str, str]:
+    """Every job the test cluster knows (finished ones included): id -> its TRES request."""
+    shown = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True).stdout
+    return dict(re.findall(r"JobId=(\d+) .*?ReqTRES=(\S+)", shown))
+
+
+@pytest.mark.slurm
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_smoke_dag_through_the_slurm_profile(tmp_path):
+    reason = slurm_cluster.unavailable()
+    if reason:
+        pytest.skip(reason)
+    work = copy_repo(tmp_path / "repo")
+    with slurm_cluster.cluster(tmp_path / "slurm"):
+        run = snakemake("--profile", "profiles/slurm", "report", "--slurm-status-command", "squeue",
+                        "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs",
+                        cwd=work, env={"REPROLAB_PRESET": "smoke"})
+        jobs = slurm_jobs()
+    output = run.stdout + run.stderr
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
+    finished = re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", output)
+    assert submitted and len(submitted) == len([r for r in finished if r not in {"all", "datasets"}])
+    assert set(submitted) == set(jobs), "every job Snakemake ran went through sbatch, and no other"
+    for job_id, tres in jobs.items():
+        assert "gpu" not in tres, f"Slurm job {job_id} (device cpu) asked for a GPU: {tres}"
+    assert (work / "report" / "report.pdf").stat().st_size > 0
+    assert list((work / ".snakemake" / "slurm_logs").rglob("*.log")), "no Slurm job logs"

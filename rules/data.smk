@@ -1,6 +1,12 @@
 # Raw datasets (downloaded and verified, or written as fixtures by the smoke preset),
 # then prepared once into tensors.
 
+# On a cluster, downloads run beside Snakemake: compute nodes often have no internet access.
+localrules:
+    fixture_dataset,
+    download_dataset,
+
+
 if config["data"]["fixtures"]:
 
     rule fixture_dataset:

@@ -40,7 +40,8 @@ def free_port() -> int:
 
 
 def slurm_conf(state: Path, node: str) -> str:
-    """One node with this machine's CPUs and memory, one default partition, no accounting."""
+    """One node with this machine's CPUs and memory (up to 4 jobs share a core, so a DAG level
+    runs at once), one default partition, no accounting."""
     cpus = os.cpu_count() or 1
     mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20 - 512
     return f"""{MARKER}
@@ -70,7 +71,7 @@ SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=600
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 """
 
 

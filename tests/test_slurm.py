@@ -24,7 +24,7 @@ def test_profile_uses_the_plugin_without_a_global_gpu_cap():
 def slurm_jobs() -> dict[str, str]:
     """Every job the test cluster knows (finished ones included): id -> its TRES request."""
     shown = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True).stdout
-    return dict(re.findall(r"JobId=(\d+) .*?ReqTRES=(\S+)", shown))
+    return dict(re.findall(r"JobId=(\d+) .*? TRES=(\S+)", shown))
 
 
 @pytest.mark.slurm

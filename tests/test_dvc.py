@@ -22,7 +22,7 @@ dvc_repo = pytest.importorskip("dvc.repo")
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
-SNAKEMAKE_CMD = ["snakemake", "--cores", "all"]
+SNAKEMAKE_CMD = ["snakemake", "--cores", "all", "--resources", "gpu=1"]
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,10 @@ def stages() -> dict:
 
 
 def snakemake_targets(cmd: str) -> list[str]:
-    words = shlex.split(cmd)
-    assert words[:3] == SNAKEMAKE_CMD, f"stage command {cmd!r} must start with {' '.join(SNAKEMAKE_CMD)}"
-    return words[3:]
+    """The Snakemake targets a stage command builds."""
+    words, n = shlex.split(cmd), len(SNAKEMAKE_CMD)
+    assert words[:n] == SNAKEMAKE_CMD, f"{cmd!r} must start with {shlex.join(SNAKEMAKE_CMD)}"
+    return words[n:]
 
 
 def test_every_chapter_has_its_stage(stages):
@@ -140,3 +141,15 @@ def test_dvc_repro_on_a_fresh_clone(tmp_path):
     for path in DVC_YAML["metrics"]:
         shown_id = files.get(path, {}).get("data", {}).get("id")
         assert shown_id == path.removeprefix("results/").removesuffix("/metrics.json"), path
+
+    # Share the results: a remote, `dvc push`, commit dvc.lock; another clone pulls them, no rerun.
+    dvc("remote", "add", "-d", "shared", str(tmp_path / "remote"), cwd=work)
+    dvc("push", cwd=work)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "smoke results"], cwd=work, check=True)
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "--quiet", str(work), str(other)], check=True)
+    dvc("pull", "--allow-missing", cwd=other)
+    assert (other / "report" / "report.pdf").read_bytes() == (work / "report" / "report.pdf").read_bytes()
+    assert "up to date" in dvc("status", cwd=other)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 import slurm_cluster
@@ -19,6 +20,28 @@ def test_profile_uses_the_plugin_without_a_global_gpu_cap():
     assert "gpu" not in str(PROFILE.get("resources", ""))
     for resources in PROFILE.get("set-resources", {}).values():
         assert "--gres" not in str(resources.get("slurm_extra", "")), "the plugin rejects --gres there"
+
+
+class Resources(dict):
+    """A job's resources as the plugin reads them (`.get()` and attributes)."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
+    """At full scale (device auto), each training job requests `--gpus=1`; other jobs none."""
+    plugin = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
+    work = copy_repo(tmp_path / "repo")
+    run = snakemake("-n", "--forceall", "--profile", "profiles/slurm", "report", cwd=work)
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", run.stdout, re.M)
+    assert jobs
+    for rule, listed in jobs:
+        resources = Resources(item.split("=", 1) for item in listed.split(", "))
+        resources.pop("tmpdir")
+        if "gpu" in resources:
+            resources["gpu"] = int(resources["gpu"])
+        gres = plugin.set_gres_string(SimpleNamespace(resources=resources))
+        assert gres.strip() == ("--gpus=1" if rule == "train" else ""), (rule, listed)
 
 
 def slurm_jobs() -> dict[str, str]:

@@ -17,13 +17,13 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 install: $(BIN)/.installed
 
 report: install
-	REPROLAB_PRESET=$(PRESET) $(BIN)/snakemake --cores $(CORES) --resources gpu=1 report
+	REPROLAB_PRESET=$(PRESET) $(BIN)/snakemake --resources gpu=1 --cores $(CORES) report
 
 test: install
 	$(BIN)/python -m pytest
 
 dry-run: install
-	REPROLAB_PRESET=$(PRESET) $(BIN)/snakemake -n --cores $(CORES) --resources gpu=1 report
+	REPROLAB_PRESET=$(PRESET) $(BIN)/snakemake -n --resources gpu=1 --cores $(CORES) report
 
 bench: install
 	$(BIN)/python bench/engine_throughput.py

@@ -22,7 +22,7 @@ dvc_repo = pytest.importorskip("dvc.repo")
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
-SNAKEMAKE_CMD = ["snakemake", "--cores", "all", "--resources", "gpu=1"]
+SNAKEMAKE_CMD = ["snakemake", "--resources", "gpu=1", "--cores", "all"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_metrics_and_plots_sections_are_current():
 
 
 def test_declared_files_are_made_by_rules_under_stage_outs(stages, tmp_path):
-    """A dry run from scratch builds every stage target and every declared metrics/plots file."""
+    """The stages' command, dry-run from scratch, builds their targets and every metrics/plots file."""
     plots = [next(iter(p)) if isinstance(p, dict) else p for p in DVC_YAML["plots"]]
     declared = DVC_YAML["metrics"] + plots
     outs = [path for stage in stages.values() for path, _ in stage["outs"]]
@@ -73,7 +73,7 @@ def test_declared_files_are_made_by_rules_under_stage_outs(stages, tmp_path):
         assert any(path.startswith(out + "/") for out in outs), f"{path} is under no stage's out"
     targets = [t for stage in stages.values() for t in snakemake_targets(stage["cmd"])]
     work = copy_repo(tmp_path / "repo")
-    result = snakemake("-n", "--forceall", "--cores", "2", *targets, *declared, cwd=work, check=False)
+    result = snakemake(*SNAKEMAKE_CMD[1:], *targets, *declared, "-n", "--forceall", cwd=work, check=False)
     output = result.stdout[-3000:] + result.stderr[-3000:]
     assert result.returncode == 0, f"a dvc.yaml target has no rule:\n{output}"
 

@@ -153,3 +153,6 @@ def test_dvc_repro_on_a_fresh_clone(tmp_path):
     dvc("pull", "--allow-missing", cwd=other)
     assert (other / "report" / "report.pdf").read_bytes() == (work / "report" / "report.pdf").read_bytes()
     assert "up to date" in dvc("status", cwd=other)
+    env = {"REPROLAB_PRESET": "smoke"}
+    snakemake("--touch", "--cores", "1", "report", cwd=other, env=env)
+    assert "Nothing to be done" in snakemake("-n", "--cores", "1", "report", cwd=other, env=env).stdout

@@ -1,5 +1,5 @@
 # reprolab: one DAG from the dataset downloads to the lab report.
-#   snakemake --cores 8 --resources gpu=1 report                       (full scale)
+#   snakemake --resources gpu=1 --cores 8 report                       (full scale)
 #   snakemake --cores 2 report --configfile presets/smoke.yaml          (smoke, offline, CPU)
 #   REPROLAB_PRESET=smoke snakemake --cores 2 report                    (same, for DVC and CI)
 import os

@@ -1,6 +1,12 @@
 # Raw datasets (downloaded and verified, or written as fixtures by the smoke preset),
 # then prepared once into tensors.
 
+# On a cluster, downloads run beside Snakemake: compute nodes often have no internet access.
+localrules:
+    fixture_dataset,
+    download_dataset,
+
+
 if config["data"]["fixtures"]:
 
     rule fixture_dataset:
@@ -57,3 +63,9 @@ rule prepare_dataset:
         "benchmarks/data/prepare_{dataset}.tsv"
     script:
         "../scripts/prepare.py"
+
+
+rule datasets:
+    """Target: every dataset the config uses, downloaded (or fixtures) and prepared (DVC's `data` stage)."""
+    input:
+        expand(f"{DATA}/prepared/{{dataset}}/{{split}}.pt", dataset=datasets_used(), split=["train", "test"]),

@@ -1,6 +1,12 @@
 # Chapter summaries (tables, synthesis figures, observations), then the HTML and PDF report.
 
 
+# Light jobs on small files: on a cluster they run beside Snakemake, not through the queue.
+localrules:
+    report,
+    chapter_summary,
+
+
 rule report:
     input:
         summaries=expand("results/{chapter}/summary.json", chapter=config["chapters"]),

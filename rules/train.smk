@@ -24,6 +24,11 @@ rule train:
         "../scripts/train.py"
 
 
+# Seconds of work on small files: on a cluster they run beside Snakemake, not through the queue.
+localrules:
+    aggregate_seeds,
+
+
 rule aggregate_seeds:
     input:
         lambda wc: expand(

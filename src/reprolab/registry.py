@@ -8,8 +8,7 @@ the run-wide caps (`max_epochs`) and seeds applied.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from reprolab.errors import ConfigError
 
@@ -37,14 +36,17 @@ def order_like(config: dict, reference: dict) -> dict:
     return {k: order_like(config[k], reference.get(k)) for k in keys}
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One trained (or computed) model of the catalogue."""
+class Variant(NamedTuple):
+    """One trained (or computed) model of the catalogue.
+
+    A tuple, so that Snakemake records it (with its settings) among a job's params: a changed
+    hyper-parameter re-runs that variant's jobs and only those.
+    """
 
     chapter: str
     experiment: str
     name: str
-    params: dict[str, Any] = field(hash=False, compare=False)
+    params: dict[str, Any]
 
     @property
     def id(self) -> str:

@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from reprolab.registry import variants
+from reprolab.registry import resolve, variants
 from tests.conftest import REPO, copy_repo, snakemake
 
 
@@ -36,7 +36,9 @@ def test_training_jobs_take_the_gpu_with_full_epochs(full_plan):
     train_jobs = [job for job in full_plan if re.search(r"^rule train:", job, re.M)]
     assert len(train_jobs) == sum(len(v.seeds) for v in variants(config, kind="train"))
     for job in train_jobs:
-        assert re.search(r"resources: .*gpu=1", job), job
+        ids = dict(re.findall(r"(chapter|experiment|variant)=([^,\s]+)", job))
+        device = resolve(config, ids["chapter"], ids["experiment"], ids["variant"]).device
+        assert re.search(r"resources: .*gpu=1" if device != "cpu" else r"resources: .*gpu=0", job), job
     cpu_jobs = [job for job in full_plan if re.search(r"^rule (untangle|chapter_summary):", job, re.M)]
     assert cpu_jobs and not any("gpu=1" in job for job in cpu_jobs)
 

@@ -11,6 +11,8 @@ import slurm_cluster
 import yaml
 from conftest import REPO, copy_repo, snakemake
 
+from reprolab.registry import resolve
+
 PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
 
 
@@ -33,15 +35,22 @@ def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
     plugin = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
     work = copy_repo(tmp_path / "repo")
     run = snakemake("-n", "--forceall", "--profile", "profiles/slurm", "report", cwd=work)
-    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", run.stdout, re.M)
+    job = r"^rule (\w+):\n(?:    .*\n)*?(?:    wildcards: (.*)\n)?    resources: (.*)$"
+    jobs = re.findall(job, run.stdout, re.M)
+    config = yaml.safe_load((work / "config.yaml").read_text())
     assert jobs
-    for rule, listed in jobs:
+    for rule, wildcards, listed in jobs:
         resources = Resources(item.split("=", 1) for item in listed.split(", "))
         resources.pop("tmpdir")
         if "gpu" in resources:
             resources["gpu"] = int(resources["gpu"])
         gres = plugin.set_gres_string(SimpleNamespace(resources=resources))
-        assert gres.strip() == ("--gpus=1" if rule == "train" else ""), (rule, listed)
+        wanted = ""
+        if rule == "train":
+            ids = dict(item.split("=", 1) for item in wildcards.split(", "))
+            variant = resolve(config, ids["chapter"], ids["experiment"], ids["variant"])
+            wanted = "" if variant.device == "cpu" else "--gpus=1"  # backprop runs on CPU
+        assert gres.strip() == wanted, (rule, listed)
 
 
 def slurm_jobs() -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The one supervised training loop, shared by every `train` variant.
 
 Data lives on the device as tensors and is batched by index (no per-sample DataLoader);
-the inputs keep their stored dtype (uint8 images stay uint8) and are scaled per batch.
+each split is normalised once, on the device, when training starts (not once per batch).
 Each epoch seeds its own shuffling and dropout from `(seed, epoch)`, so a run resumed from
 its last checkpoint gives exactly the result of an uninterrupted one.
 """
@@ -186,6 +186,15 @@ def confusion_matrix(model: nn.Module, data: Split, transform: nn.Module, batch_
     return counts
 
 
+@torch.no_grad()
+def transform_all(transform: nn.Module, data: Split, chunk: int = 8192) -> Split:
+    """Apply the input transform once to a whole split, in chunks, rather than to every batch."""
+    parts = [transform(data[start:start + chunk].x) for start in range(0, len(data), chunk)]
+    if isinstance(parts[0], dict):
+        return Split({k: torch.cat([p[k] for p in parts]) for k in parts[0]}, data.y)
+    return Split(torch.cat(parts), data.y)
+
+
 def _autocast(device: torch.device):
     if device.type != "cuda":
         return contextlib.nullcontext()
@@ -239,8 +248,9 @@ def fit(
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    train, test = train.to(device), test.to(device)
-    val = val.to(device) if val is not None else None
+    train, test = transform_all(transform, train.to(device)), transform_all(transform, test.to(device))
+    val = transform_all(transform, val.to(device)) if val is not None else None
+    transform = nn.Identity()  # the splits are model inputs now
     optimizer = make_optimizer(model.parameters(), cfg.optimizer)
     scheduler = make_scheduler(optimizer, cfg.scheduler)
 
@@ -260,6 +270,8 @@ def fit(
             log.warning("ignoring %s: it was made with other settings", ckpt_path)
 
     n, bs = len(train), cfg.batch_size
+    if n == 0:
+        raise TrainingError(f"the training split is empty; check the dataset under {out_dir}")
     n_batches = math.ceil(n / bs)
     loss_fn = nn.CrossEntropyLoss()
     train_seconds = 0.0
@@ -271,11 +283,10 @@ def fit(
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
         order = order.to(device)
         model.train()
-        batch_losses = torch.zeros(n_batches, device=device)
-        correct = torch.zeros((), device=device)
+        losses, hits = [], []  # device tensors: no host sync inside the epoch
         for b in range(n_batches):
             batch = train[order[b * bs:(b + 1) * bs]]
-            xb, yb = transform(batch.x), batch.y
+            xb, yb = batch.x, batch.y
             if augment is not None:
                 xb = augment(xb)
             with _autocast(device):
@@ -284,8 +295,9 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            batch_losses[b] = loss.detach()
-            correct += (out.detach().argmax(1) == yb).sum()
+            losses.append(loss.detach())
+            hits.append((out.detach().argmax(1) == yb).sum())
+        batch_losses, correct = torch.stack(losses), torch.stack(hits).sum()
         bad = (~torch.isfinite(batch_losses)).nonzero()
         if len(bad):
             raise TrainingError(
@@ -299,7 +311,7 @@ def fit(
         seconds = time.perf_counter() - tic
         train_seconds += seconds
         row = {"epoch": epoch + 1,
-               "train_loss": batch_losses.mean().item() if n_batches else float("nan"),
+               "train_loss": batch_losses.mean().item(),
                "train_acc": 100.0 * correct.item() / n, "lr": lr, "seconds": seconds}
         row["test_loss"], row["test_acc"] = evaluate(model, test, transform, cfg.eval_batch_size, device)
         if val is not None:

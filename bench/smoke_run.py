@@ -37,13 +37,15 @@ def tree_rss(process: psutil.Process) -> int:
 def run(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int]:
     """Wall time and peak summed RSS of `cmd` and all its descendants."""
     tic = time.perf_counter()
-    proc = psutil.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc))
-        time.sleep(0.2)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-3000:]}")
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a full pipe would block Snakemake
+        proc = psutil.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc))
+            time.sleep(0.2)
+        if proc.returncode != 0:
+            log.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed:\n{log.read().decode()[-3000:]}")
     return time.perf_counter() - tic, peak
 
 

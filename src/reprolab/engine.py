@@ -176,8 +176,9 @@ def confusion_matrix(model: nn.Module, data: Split, transform: nn.Module, batch_
     """Counts [true class, predicted class] of `model` on `data` (classes: the model's outputs)."""
     model.eval()
     counts = None
+    data = data.to(device)  # once, not batch by batch
     for start in range(0, len(data), batch_size):
-        batch = data[start:start + batch_size].to(device)
+        batch = data[start:start + batch_size]
         with _autocast(device):
             out = model(_layout(transform(batch.x), device))
         k = out.shape[1]

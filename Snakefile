@@ -7,9 +7,11 @@ from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, update_config, validate
+from snakemake.utils import min_version, update_config
 
+from reprolab.config import check_config
 from reprolab.registry import order_like
+from reprolab.report.provenance import config_hash
 
 min_version("9.0")
 
@@ -26,7 +28,7 @@ if preset := os.environ.get("REPROLAB_PRESET"):
         )
     update_config(config, yaml.safe_load(preset_path.read_text()))
 
-validate(config, "config.schema.yaml")
+check_config(config, Path("config.schema.yaml"))
 config.update(order_like(config, yaml.safe_load(Path("config.yaml").read_text())))
 
 
@@ -38,12 +40,5 @@ rule all:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
-include: "rules/train.smk"
+include: "rules/kinds.smk"
 include: "rules/report.smk"
-
-
-# A chapter with its own kinds of jobs (beyond the generic `train`) has rules/<chapter>.smk.
-for chapter_rules in sorted(Path("rules").glob("*.smk")):
-    if chapter_rules.stem in config["chapters"]:
-
-        include: chapter_rules

@@ -1,4 +1,7 @@
 # Helpers shared by every rule file: the registry lookups and path conventions.
+import re
+
+from reprolab import kinds, paths
 from reprolab.registry import resolve, variants
 
 
@@ -8,39 +11,37 @@ RESOURCES = config["resources"]
 
 wildcard_constraints:
     chapter="[a-z0-9_]+",
-    experiment="[A-Za-z0-9_.-]+",
-    variant="[A-Za-z0-9_.-]+",
     seed=r"\d+",
     dataset="[a-z0-9_]+",
 
 
-def variant_of(wildcards):
-    """The registry entry named by a job's chapter/experiment/variant wildcards."""
-    return resolve(config, wildcards.chapter, wildcards.experiment, wildcards.variant)
+def variant_by_id(wildcards):
+    """The registry entry named by a job's `id` wildcard (`chapter/experiment/variant`)."""
+    return resolve(config, *wildcards.id.split("/"))
 
 
-def prepared(dataset, split):
-    return f"{DATA}/prepared/{dataset}/{split}.pt"
-
-
-def uses_gpu(variant):
-    """Jobs on device auto/cuda take the one `gpu` resource; CPU-pinned jobs never wait for it."""
-    return 0 if variant.device == "cpu" else 1
+def ids_pattern(selected):
+    """A regex matching exactly the ids of the `selected` variants."""
+    return "|".join(re.escape(v.id) for v in selected) or "$^"
 
 
 def variant_results(chapter=None):
     """The combined metrics.json of every variant (of one chapter)."""
-    return [f"results/{v.id}/metrics.json" for v in variants(config, chapter)]
+    return [f"{paths.variant_dir(v.id)}/metrics.json" for v in variants(config, chapter)]
 
 
 def seed_runs():
-    """The per-seed metrics.json of every trained variant."""
-    return [
-        f"results/{v.id}/seed{seed}/metrics.json"
-        for v in variants(config, kind="train")
-        for seed in v.seeds
-    ]
+    """The per-seed metrics.json of every variant of a per-seed kind."""
+    return [f"{paths.seed_dir(v.id, seed)}/metrics.json"
+            for v in variants(config) if kinds.get(v.kind).per_seed for seed in v.seeds]
 
 
 def datasets_used():
     return sorted({v.params["dataset"] for v in variants(config) if "dataset" in v.params})
+
+
+def summary_settings(chapter):
+    """What summarising a chapter reads of the config: its registry entry and the verdict rules."""
+    return {"scale": config["scale"], "seeds": config["seeds"], "device": config["device"],
+            "max_epochs": config.get("max_epochs"), "report": {"tolerance": config["report"]["tolerance"]},
+            "chapters": {chapter: config["chapters"][chapter]}}

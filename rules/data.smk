@@ -11,7 +11,7 @@ if config["data"]["fixtures"]:
 
     rule fixture_dataset:
         output:
-            manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+            manifest=paths.raw_manifest(DATA, "{dataset}"),
         params:
             size=config["data"]["fixture_size"],
         threads: 1
@@ -29,7 +29,7 @@ else:
 
     rule download_dataset:
         output:
-            manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+            manifest=paths.raw_manifest(DATA, "{dataset}"),
         params:
             data=config["data"],
         threads: 1
@@ -47,10 +47,10 @@ else:
 
 rule prepare_dataset:
     input:
-        manifest=f"{DATA}/raw/{{dataset}}/manifest.json",
+        manifest=paths.raw_manifest(DATA, "{dataset}"),
     output:
-        train=f"{DATA}/prepared/{{dataset}}/train.pt",
-        test=f"{DATA}/prepared/{{dataset}}/test.pt",
+        train=paths.prepared(DATA, "{dataset}", "train"),
+        test=paths.prepared(DATA, "{dataset}", "test"),
     params:
         options=lambda wc: config["data"].get("prepare", {}).get(wc.dataset, {}),
     threads: RESOURCES["cpu"]["threads"]
@@ -68,4 +68,4 @@ rule prepare_dataset:
 rule datasets:
     """Target: every dataset the config uses, downloaded (or fixtures) and prepared (DVC's `data` stage)."""
     input:
-        expand(f"{DATA}/prepared/{{dataset}}/{{split}}.pt", dataset=datasets_used(), split=["train", "test"]),
+        expand(paths.prepared(DATA, "{dataset}", "{split}"), dataset=datasets_used(), split=["train", "test"]),

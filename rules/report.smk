@@ -1,4 +1,6 @@
 # Chapter summaries (tables, synthesis figures, observations), then the HTML and PDF report.
+# Each takes the slice of the config it reads through `params:`, so that an edit re-runs exactly
+# the jobs it concerns: `report.title` the report, a chapter's settings that chapter's summary.
 
 
 # Light jobs on small files: on a cluster they run beside Snakemake, not through the queue.
@@ -9,14 +11,17 @@ localrules:
 
 rule report:
     input:
-        summaries=expand("results/{chapter}/summary.json", chapter=config["chapters"]),
-        manifests=expand(f"{DATA}/raw/{{dataset}}/manifest.json", dataset=datasets_used()),
+        summaries=expand(paths.chapter_summary("{chapter}"), chapter=config["chapters"]),
+        manifests=expand(paths.raw_manifest(DATA, "{dataset}"), dataset=datasets_used()),
         runs=seed_runs(),
         templates=[str(p) for p in Path("report_templates").rglob("*") if p.is_file()],
     output:
         html="report/report.html",
         pdf="report/report.pdf",
     params:
+        report=config["report"],
+        scale=config["scale"],
+        config_hash=config_hash(config),
         benchmarks="benchmarks",
         templates="report_templates",
     threads: 1
@@ -35,8 +40,12 @@ rule chapter_summary:
     input:
         variant_results=lambda wc: variant_results(wc.chapter),
         references="references.yaml",
+        references_schema="references.schema.yaml",
     output:
-        summary="results/{chapter}/summary.json",
+        summary=paths.chapter_summary("{chapter}"),
+        figures=directory(paths.chapter_figures("{chapter}")),
+    params:
+        settings=lambda wc: summary_settings(wc.chapter),
     threads: 1
     resources:
         mem_mb=2000,

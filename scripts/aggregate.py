@@ -5,6 +5,5 @@ from reprolab.job import job
 from reprolab.results import aggregate
 
 with job(snakemake):  # noqa: F821
-    aggregate(snakemake.params.variant,  # noqa: F821
-              [Path(p).parent for p in snakemake.input],  # noqa: F821
-              Path(snakemake.output.metrics).parent)  # noqa: F821
+    seed_dirs = list(dict.fromkeys(Path(p).parent for p in snakemake.input))  # noqa: F821
+    aggregate(snakemake.params.variant, seed_dirs, Path(snakemake.output.metrics).parent)  # noqa: F821

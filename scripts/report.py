@@ -6,13 +6,14 @@ from reprolab.job import job
 from reprolab.report.render import build_report
 
 with job(snakemake):  # noqa: F821
+    params = snakemake.params  # noqa: F821
     build_report(
-        config=snakemake.config,  # noqa: F821
+        report=params.report, scale=params.scale, config_hash=params.config_hash,
         summaries=[json.loads(Path(p).read_text()) for p in snakemake.input.summaries],  # noqa: F821
         manifests=[Path(p) for p in snakemake.input.manifests],  # noqa: F821
         runs=[json.loads(Path(p).read_text()) for p in snakemake.input.runs],  # noqa: F821
-        benchmark_dir=Path(snakemake.params.benchmarks),  # noqa: F821
-        templates_dir=Path(snakemake.params.templates),  # noqa: F821
+        benchmark_dir=Path(params.benchmarks),
+        templates_dir=Path(params.templates),
         html_path=Path(snakemake.output.html),  # noqa: F821
         pdf_path=Path(snakemake.output.pdf),  # noqa: F821
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,3 +43,32 @@ def smoke_run(tmp_path_factory) -> Path:
     work = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
     snakemake("--cores", "2", "report", "--configfile", "presets/smoke.yaml", cwd=work)
     return work
+
+
+@pytest.fixture(scope="session")
+def full_plan(tmp_path_factory) -> list[str]:
+    """The full-scale run's dry-run, one text block per job; planned once per test session."""
+    clean = copy_repo(tmp_path_factory.mktemp("plan") / "repo")
+    out = snakemake("report", "-n", "--cores", "8", "--resources", "gpu=1", cwd=clean,
+                    env={"REPROLAB_PRESET": ""}).stdout
+    return [block for block in out.split("\n\n") if re.search(r"^(?:local)?rule \w+:", block, re.M)]
+
+
+def job_rule(block: str) -> str:
+    """The rule of one job block of a dry-run."""
+    return re.search(r"^(?:local)?rule (\w+):", block, re.M).group(1)
+
+
+def job_wildcards(block: str) -> dict[str, str]:
+    """The wildcards of one job block of a dry-run, e.g. {"id": "mnist/keras_style/cnn", "seed": "0"}."""
+    found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+    return dict(pair.split("=", 1) for pair in found.group(1).split(", ")) if found else {}
+
+
+def pytest_collection_modifyitems(items):
+    """Layers: tests that plan the DAG are marked `dag`, those that run it (smoke run, DVC, Slurm) `e2e`."""
+    for item in items:
+        if "smoke_run" in item.fixturenames:
+            item.add_marker(pytest.mark.e2e)
+        elif "full_plan" in item.fixturenames or item.module.__name__.endswith("test_dag"):
+            item.add_marker(pytest.mark.dag)

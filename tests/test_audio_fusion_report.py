@@ -3,22 +3,22 @@
 import re
 
 import numpy as np
-import pytest
 import torch
 import yaml
 
-from reprolab.chapters.audio import confusion_notes
-from reprolab.chapters.fusion import nearest_mean_accuracy, size_notes
+from reprolab.chapters.fusion.jobs import nearest_mean_accuracy
+from reprolab.chapters.fusion.report import size_notes
 from reprolab.registry import variants
-from tests.conftest import REPO, copy_repo, snakemake
+from reprolab.report.generic import confusion_notes
+from tests.conftest import REPO
 
 
-def test_confusion_notes_name_the_worst_digit_and_the_top_confusion():
+def test_confusion_notes_name_the_worst_class_and_the_top_confusion():
     matrix = np.diag([10] * 10)
     matrix[3, 3], matrix[3, 8] = 6, 4
     worst, confusion = confusion_notes(matrix)
-    assert "60.0 % (digit 3)" in worst and "100.0 %" in worst
-    assert "3 heard as 8 (4 of 10" in confusion
+    assert "60.0 % (class 3)" in worst and "100.0 %" in worst
+    assert "3 taken for 8 (4 of 10" in confusion
 
 
 def test_size_notes_compare_fusions_with_the_best_unimodal_network():
@@ -36,13 +36,6 @@ def test_nearest_mean_separates_separable_classes():
     x = torch.cat([torch.zeros(20, 1, 4, 4), torch.ones(20, 1, 4, 4)])
     y = torch.tensor([0] * 20 + [1] * 20)
     assert nearest_mean_accuracy(x, y, x, y, chunk=7) == 100.0
-
-
-@pytest.fixture(scope="module")
-def full_plan(tmp_path_factory):
-    clean = copy_repo(tmp_path_factory.mktemp("plan") / "repo")
-    return snakemake("report", "-n", "--cores", "8", "--resources", "gpu=1", cwd=clean,
-                     env={"REPROLAB_PRESET": ""}).stdout
 
 
 def test_full_plan_has_every_audio_and_fusion_variant_at_full_scale(full_plan):
@@ -64,7 +57,7 @@ def test_smoke_report_has_both_chapters(smoke_run):
                     "AV-MNIST: images, their spectrograms and labels",
                     "The five networks: accuracy against size",
                     "Parameters and test accuracy (best model on validation)",
-                    "Pareto-optimal", "per-digit test accuracy"):
+                    "Pareto-optimal", "per-class test accuracy"):
         assert caption in html, caption
     assert "260,922" in html
     for name in ("image_lenet5", "audio_lenet", "early_fusion", "intermediate_fusion", "multibench_concat"):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reprolab.chapters.backprop import backward, cross_entropy, forward, hidden_symmetry, init_params, trainer
+from reprolab.chapters.backprop.jobs import (
+    backward,
+    cross_entropy,
+    forward,
+    hidden_symmetry,
+    init_params,
+    trainer,
+)
 from reprolab.data.datasets import circle
 from reprolab.errors import ConfigError
 

@@ -15,7 +15,7 @@ import yaml
 from conftest import REPO, copy_repo
 
 from reprolab.augment import make_augment, random_crop
-from reprolab.chapters.cifar import layer_parameters
+from reprolab.chapters.cifar.report import layer_parameters
 from reprolab.data.datasets import cifar10
 from reprolab.data.fixtures import write_fixture
 from reprolab.engine import Normalizer
@@ -46,9 +46,10 @@ def test_per_layer_counts_correct_the_seed():
     assert [k for k in layers] == ["conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc4", "fc5"]
     assert layers["pool1"] == layers["pool2"] == layers["pool3"] == 0
     assert layers["fc4"] == 1024 * 1000 + 1000
-    seed = yaml.safe_load((REPO / "references.yaml").read_text())["cifar"]["network"]
-    assert sum(seed["layers"].values()) == seed["total"]  # the seed's own sum...
-    assert sum(layers.values()) != seed["total"]          # ...of wrong per-layer numbers
+    refs = yaml.safe_load((REPO / "references.yaml").read_text())["cifar"]["cifar10"]["baseline"]
+    seed = next(r for r in refs if r["metric"] == "params")
+    assert sum(seed["layers"].values()) == seed["value"]  # the seed's own sum...
+    assert sum(layers.values()) != seed["value"]          # ...of wrong per-layer numbers
 
 
 def test_model_centre_crops_full_size_test_images():

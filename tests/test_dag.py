@@ -5,22 +5,15 @@ import re
 import pytest
 import yaml
 
+from reprolab import kinds
 from reprolab.registry import resolve, variants
-from tests.conftest import REPO, copy_repo, snakemake
+from tests.conftest import REPO, copy_repo, job_rule, job_wildcards, snakemake
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     """A copy of the repository without outputs, so that every job is planned."""
     return copy_repo(tmp_path_factory.mktemp("dag") / "repo")
-
-
-@pytest.fixture(scope="module")
-def full_plan(clean):
-    """Every job of the full run, with its resources (dry-run, detailed)."""
-    out = snakemake("report", "-n", "--cores", "8", "--resources", "gpu=1", cwd=clean,
-                    env={"REPROLAB_PRESET": ""}).stdout
-    return out.split("\n\n")
 
 
 def test_full_run_lists_every_variant_and_the_report(full_plan):
@@ -31,16 +24,37 @@ def test_full_run_lists_every_variant_and_the_report(full_plan):
     assert "report/report.pdf" in text
 
 
-def test_training_jobs_take_the_gpu_with_full_epochs(full_plan):
+def test_training_jobs_take_the_gpu_unless_pinned_to_the_cpu(full_plan):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    train_jobs = [job for job in full_plan if re.search(r"^rule train:", job, re.M)]
+    train_jobs = [job for job in full_plan if job_rule(job) == "train"]
     assert len(train_jobs) == sum(len(v.seeds) for v in variants(config, kind="train"))
     for job in train_jobs:
-        ids = dict(re.findall(r"(chapter|experiment|variant)=([^,\s]+)", job))
-        device = resolve(config, ids["chapter"], ids["experiment"], ids["variant"]).device
+        device = resolve(config, *job_wildcards(job)["id"].split("/")).device
         assert re.search(r"resources: .*gpu=1" if device != "cpu" else r"resources: .*gpu=0", job), job
-    cpu_jobs = [job for job in full_plan if re.search(r"^rule (untangle|chapter_summary):", job, re.M)]
+    cpu_jobs = [job for job in full_plan if job_rule(job) in ("untangling", "chapter_summary", "svm")]
     assert cpu_jobs and not any("gpu=1" in job for job in cpu_jobs)
+
+
+def test_every_variant_runs_under_the_rule_of_its_kind(full_plan):
+    """One mechanism for all kinds: each variant's jobs are planned by its kind's rule."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    planned = {}
+    for job in full_plan:
+        if "id" in job_wildcards(job) and job_rule(job) != "aggregate_seeds":
+            planned.setdefault(job_wildcards(job)["id"], set()).add(re.sub(r"_\d+$", "", job_rule(job)))
+    assert planned == {v.id: {v.kind} for v in variants(config)}
+    aggregated = {job_wildcards(job)["id"] for job in full_plan if job_rule(job) == "aggregate_seeds"}
+    assert aggregated == {v.id for v in variants(config) if kinds.get(v.kind).per_seed}
+
+
+def test_a_mistyped_kind_is_named_with_the_known_kinds(clean, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("chapters: {mnist: {experiments: {untangling: {variants: {raw: {kind: untangle}}}}}}\n")
+    result = snakemake("-n", "report", "--configfile", str(bad), cwd=clean, check=False)
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "chapters.mnist.experiments.untangling.variants.raw.kind" in output
+    assert "'untangle'" in output and "untangling" in output and "train" in output
 
 
 def test_wrong_config_value_fails_before_any_job(clean):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from reprolab.chapters.mnist import rising_tail
+from reprolab.chapters.mnist.report import rising_tail
 from reprolab.metrics import mean_std, neighbourhood_hit
 
 

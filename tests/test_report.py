@@ -2,23 +2,44 @@ import pytest
 import yaml
 
 from reprolab.errors import ReportError
+from reprolab.report.parts import Reference, load_references, verdict
 from reprolab.report.render import embed
-from reprolab.report.summary import summarize_chapter, verdict
+from reprolab.report.summary import summarize_chapter
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize("ours, reference, smoke, expected", [
-    (92.0, 92.43, False, "matches"),
-    (95.0, 92.43, False, "above"),
-    (80.0, 92.43, False, "below"),
-    (65.0, {"max": 70}, False, "matches"),
-    (75.0, {"max": 70}, False, "above"),
-    (80.0, None, False, "no reference"),
-    (10.0, 92.43, True, "n/a (smoke scale)"),
-    (None, 92.43, False, "missing"),
+def ref(**bound):
+    return Reference(metric="test_acc", source="seed 002", section="TP 2", **bound)
+
+
+@pytest.mark.parametrize("ours, reference, smoke, direction, expected", [
+    (92.0, ref(value=92.43), False, "max", "matches"),
+    (95.0, ref(value=92.43), False, "max", "better"),
+    (80.0, ref(value=92.43), False, "max", "worse"),
+    (80.0, ref(value=92.43), False, "min", "better"),  # a loss or a perplexity: lower is better
+    (65.0, ref(max=70), False, "max", "matches"),
+    (75.0, ref(max=70), False, "max", "outside the bound"),
+    (80.0, None, False, "max", "no reference"),
+    (10.0, ref(value=92.43), True, "max", "n/a (smoke scale)"),
+    (None, ref(value=92.43), False, "max", "missing"),
 ])
-def test_verdict(ours, reference, smoke, expected):
-    assert verdict(ours, reference, tolerance=1.0, smoke=smoke)[0] == expected
+def test_verdict(ours, reference, smoke, direction, expected):
+    assert verdict(ours, reference, tolerance=1.0, smoke=smoke, direction=direction)[0] == expected
+
+
+def test_every_reference_names_its_source():
+    references = load_references(REPO / "references.yaml", REPO / "references.schema.yaml")
+    entries = [r for ch in references.values() for exp in ch.values() for refs in exp.values() for r in refs]
+    assert len(entries) > 20
+    assert all(r.source.startswith("seed ") and r.section for r in entries)
+    assert all(r.split for r in entries if r.metric.endswith(("_acc", "_loss")))
+
+
+def test_a_reference_without_source_is_refused(tmp_path):
+    bad = tmp_path / "references.yaml"
+    bad.write_text("mnist: {keras_style: {cnn: [{metric: test_acc, value: 99.14}]}}\n")
+    with pytest.raises(ReportError, match=r"mnist/keras_style/cnn/0: 'source' is a required property"):
+        load_references(bad, REPO / "references.schema.yaml")
 
 
 def test_missing_figure_fails_the_report(tmp_path):

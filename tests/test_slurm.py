@@ -11,6 +11,7 @@ import slurm_cluster
 import yaml
 from conftest import REPO, copy_repo, snakemake
 
+from reprolab import kinds
 from reprolab.registry import resolve
 
 PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
@@ -46,10 +47,10 @@ def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
             resources["gpu"] = int(resources["gpu"])
         gres = plugin.set_gres_string(SimpleNamespace(resources=resources))
         wanted = ""
-        if rule == "train":
-            ids = dict(item.split("=", 1) for item in wildcards.split(", "))
-            variant = resolve(config, ids["chapter"], ids["experiment"], ids["variant"])
-            wanted = "" if variant.device == "cpu" else "--gpus=1"  # backprop runs on CPU
+        ids = dict(item.split("=", 1) for item in wildcards.split(", ")) if wildcards else {}
+        if rule != "aggregate_seeds" and "id" in ids:
+            variant = resolve(config, *ids["id"].split("/"))
+            wanted = "--gpus=1" if kinds.get(variant.kind).uses_gpu(variant) else ""  # backprop: CPU
         assert gres.strip() == wanted, (rule, listed)
 
 

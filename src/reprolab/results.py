@@ -45,11 +45,3 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
     figures.curves(history, out_dir / "curves.png", f"{variant.id} (mean of {len(runs)} seed(s))")
     (out_dir / "metrics.json").write_text(json.dumps(combined, indent=2))
     return combined
-
-
-def load_variant(results_root: Path, variant: Variant) -> tuple[dict, pd.DataFrame | None]:
-    """The combined metrics of a variant and its history (None for kinds without one)."""
-    folder = Path(results_root) / variant.id
-    metrics = json.loads((folder / "metrics.json").read_text())
-    history_path = folder / "history.csv"
-    return metrics, pd.read_csv(history_path) if history_path.exists() else None

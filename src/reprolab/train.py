@@ -13,6 +13,7 @@ import torch
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
+from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
 
@@ -84,3 +85,8 @@ def load_trained(path: Path, device: torch.device | str = "cpu"):
     model = build_model(saved["model"], **saved["model_options"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), saved["normalizer"].to(device)
+
+
+def run_seed(job: Job) -> dict:
+    """The `train` kind's job: one seed of a supervised variant (see `reprolab.kinds`)."""
+    return run(job.variant, job.seed, Path(job.inputs["train"]).parent, job.out_dir)

@@ -1,5 +1,6 @@
-"""What is special to each chapter: its non-`train` kinds and its report additions.
+"""One package per chapter: what is special to it.
 
-A chapter module may define `summarize(summary, loaded, results_root, figures_dir)`, called after
-the generic tables are built, to add figures, tables and observations computed from numbers.
+`__init__.py` registers the chapter's own kinds of job (`reprolab.kinds`; light: the Snakefile
+reads it), `jobs.py` holds their job functions, and `report.py` their summarisers and, in an
+`EXPERIMENTS` table, the chapter's additions to the report part of an experiment.
 """

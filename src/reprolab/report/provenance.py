@@ -70,9 +70,9 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def collect(config: dict, manifests: list[Path], benchmark_dir: Path, run_devices: list[dict]) -> dict:
+def collect(config_digest: str, manifests: list[Path], benchmark_dir: Path, run_devices: list[dict]) -> dict:
     """Everything the appendix prints."""
-    return {"commit": git_commit(), "config_hash": config_hash(config),
+    return {"commit": git_commit(), "config_hash": config_digest,
             "packages": package_versions(), "platform": platform.platform(),
             "datasets": dataset_records(manifests), "jobs": job_times(benchmark_dir),
             "runs": run_devices}

@@ -65,18 +65,19 @@ def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) 
     write_pdf(html, Path(pdf_path), Path(templates_dir))
 
 
-def build_report(*, config: dict, summaries: list[dict], manifests: list[Path], runs: list[dict],
-                 benchmark_dir: Path, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
+def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[dict], manifests: list[Path],
+                 runs: list[dict], benchmark_dir: Path, templates_dir: Path, html_path: Path,
+                 pdf_path: Path) -> None:
     """Assemble the context (chapters, provenance) and write the HTML and the PDF."""
     from datetime import datetime
 
     from reprolab.report.provenance import collect
 
     context = {
-        "title": config["report"]["title"],
-        "scale": config["scale"],
+        "title": report["title"],
+        "scale": scale,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "chapters": summaries,
-        "provenance": collect(config, manifests, benchmark_dir, runs),
+        "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
     render(context, templates_dir, html_path, pdf_path)

@@ -1,4 +1,4 @@
-"""Chapter `backprop`: networks written by hand (seed 004 TME 3-4, seed 002 TP 1), and SVMs.
+"""The jobs of chapter `backprop`: networks written by hand, and SVMs.
 
 Kind `scratch`: a fully connected network `sizes` (e.g. 2-4-2 tanh, 784-100-10 sigmoid, 784-10)
 with a softmax output and the cross-entropy loss, trained by mini-batch SGD in one of four forms
@@ -24,8 +24,8 @@ from torch import nn
 from reprolab import figures
 from reprolab.data.prepare import load_split
 from reprolab.errors import ConfigError
+from reprolab.kinds import Job
 from reprolab.registry import Variant
-from reprolab.report.summary import SETUP_COLUMNS, fmt, train_setup_row
 from reprolab.results import aggregate
 from reprolab.train import device_name
 
@@ -195,7 +195,7 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
                "device": "cpu",
                "device_name": device_name(torch.device("cpu")), "wall_time_s": time.perf_counter() - tic}
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if x_train.shape[1] == 2:
+    if p.get("boundary"):
         figures.decision_boundary(
             lambda grid: predict(torch.from_numpy(grid).float())[:, 1].numpy(),
             x_train.numpy(), train["y"].numpy(), out_dir / "boundary.png",
@@ -204,28 +204,26 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
     return metrics
 
 
-def run_scratch(variant: Variant, prepared_dir: Path, out_dir: Path) -> dict:
+def scratch(job: Job) -> dict:
     """Every seed of a `scratch` variant, combined like the `train` kind's (and its figures)."""
-    out_dir = Path(out_dir)
-    seed_dirs = [out_dir / f"seed{seed}" for seed in variant.seeds]
+    variant, prepared_dir = job.variant, Path(job.inputs["train"]).parent
+    seed_dirs = [job.out_dir / f"seed{seed}" for seed in variant.seeds]
     for seed, folder in zip(variant.seeds, seed_dirs, strict=True):
-        run_scratch_seed(variant, seed, Path(prepared_dir), folder)
-    if (seed_dirs[0] / "boundary.png").exists():
-        (out_dir / "boundary.png").write_bytes((seed_dirs[0] / "boundary.png").read_bytes())
-    if n_images := variant.params.get("image_grid"):
-        images = load_split(Path(prepared_dir), "train")["x"][:n_images]
-        figures.image_grid(images.squeeze(1).numpy(), out_dir / "images.png",
+        run_scratch_seed(variant, seed, prepared_dir, folder)
+    if "boundary" in job.outputs:
+        job.outputs["boundary"].write_bytes((seed_dirs[0] / "boundary.png").read_bytes())
+    if "images" in job.outputs:
+        images = load_split(prepared_dir, "train")["x"][:variant.params["image_grid"]]
+        figures.image_grid(images.squeeze(1).numpy(), job.outputs["images"],
                            f"The first {len(images)} training images of {variant.params['dataset']}")
-    return aggregate(variant, seed_dirs, out_dir)
+    return aggregate(variant, seed_dirs, job.out_dir)
 
 
-def run_svm(variant: Variant, prepared_dir: Path, out_dir: Path) -> dict:
+def svm(job: Job) -> dict:
     """SVC on the 2-D set: accuracy, decision boundary, and test accuracy across `c_sweep`."""
     tic = time.perf_counter()
-    p = variant.params
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train, test = (load_split(Path(prepared_dir), s) for s in ("train", "test"))
+    variant, p, out = job.variant, job.variant.params, job.outputs
+    train, test = (load_split(Path(job.inputs[s]).parent, s) for s in ("train", "test"))
     xs = {s: flat_inputs(d["x"]).numpy() for s, d in (("train", train), ("test", test))}
     ys = {"train": train["y"].numpy(), "test": test["y"].numpy()}
 
@@ -242,122 +240,11 @@ def run_svm(variant: Variant, prepared_dir: Path, out_dir: Path) -> dict:
                "n_train": len(ys["train"]), "n_test": len(ys["test"]), "c_sweep": sweep, "device": "cpu",
                "device_name": device_name(torch.device("cpu")), "wall_time_s": time.perf_counter() - tic}
     figures.decision_boundary(lambda grid: svm.decision_function(grid), xs["train"], ys["train"],
-                              out_dir / "boundary.png",
+                              out["boundary"],
                               f"{variant.id}: C={p['C']:g}, train {acc['train']:.1f} %, "
                               f"test {acc['test']:.1f} %", level=0.0)
     if sweep:
-        figures.sweep(pd.DataFrame(sweep), "C", ["train_acc", "test_acc"], out_dir / "c_sweep.png",
+        figures.sweep(pd.DataFrame(sweep), "C", ["train_acc", "test_acc"], out["c_sweep"],
                       f"{variant.id}: accuracy against C", "accuracy (%)")
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    out["metrics"].write_text(json.dumps(metrics, indent=2))
     return metrics
-
-
-METHODS = {"manual": "forward and backward by hand", "autograd": "loss.backward()",
-           "nn": "torch.nn layers", "optim": "torch.nn + torch.optim.SGD"}
-
-
-def scratch_setup_row(variant: Variant, metrics: dict) -> list[str]:
-    """The generic setup columns for a hand-written network."""
-    p = variant.params
-    sizes = "-".join(map(str, [metrics["n_inputs"], *p.get("hidden", []), metrics["n_classes"]]))
-    hidden = f" {p.get('activation', 'tanh')}" if p.get("hidden") else ""
-    init = "zero" if p.get("init") == "zero" else f"normal(0, {p.get('init_std', 0.1)})"
-    return [variant.name, f"{sizes}{hidden}, softmax; {METHODS[p['method']]}; init {init}",
-            fmt(int(metrics["params"])), p["dataset"], f"{metrics['n_train']:,} / {metrics['n_test']:,}",
-            f"sgd lr {p['lr']} (mean loss)", str(p["batch_size"]), str(p["epochs"]),
-            ", ".join(map(str, variant.seeds))]
-
-
-def _setup(exp: dict, exp_loaded: dict) -> None:
-    rows = []
-    for v, m, _ in exp_loaded.values():
-        rows.append(train_setup_row(v, m) if v.kind == "train" else scratch_setup_row(v, m))
-    exp["setup"] = {"columns": SETUP_COLUMNS, "rows": rows}
-
-
-def _boundaries(exp: dict, exp_loaded: dict, results_root: Path) -> None:
-    exp["figures"] += [{"path": str(results_root / v.id / "boundary.png"),
-                        "caption": f"{v.id}: decision boundary (regions and training points)"}
-                       for v, _, _ in exp_loaded.values()]
-
-
-def _circle(exp: dict, exp_loaded: dict, results_root: Path) -> None:
-    _setup(exp, exp_loaded)
-    _boundaries(exp, exp_loaded, results_root)
-    histories = {name: h for name, (_, _, h) in exp_loaded.items()}
-    (first, base), *others = histories.items()
-    columns = ["train_loss", "test_loss", "train_acc", "test_acc"]
-    gaps = {name: (h[columns] - base[columns]).abs().to_numpy().max() for name, h in others}
-    if gaps:
-        same = max(gaps.values()) < 1e-4
-        exp["observations"].append(
-            f"Largest difference from {first} over every epoch's losses and accuracies: "
-            + ", ".join(f"{name} {gap:.2g}" for name, gap in gaps.items())
-            + (": the forms compute the same training, to float rounding." if same
-               else ": the forms do not compute the same training."))
-    exp["observations"].append(
-        f"{first}: the test loss goes from {base['test_loss'].iloc[0]:.3f} after epoch 1 to "
-        f"{base['test_loss'].iloc[-1]:.3f} after epoch {len(base)}.")
-
-
-def _svm(exp: dict, exp_loaded: dict, results_root: Path) -> None:
-    exp["setup"] = {"columns": ["variant", "kernel", "C", "support vectors", "data", "train / test"],
-                    "rows": [[name, m["kernel"], f"{m['C']:g}", str(m["support_vectors"]),
-                              v.params["dataset"], f"{m['n_train']:,} / {m['n_test']:,}"]
-                             for name, (v, m, _) in exp_loaded.items()]}
-    _boundaries(exp, exp_loaded, results_root)
-    for name, (v, m, _) in exp_loaded.items():
-        if not m["c_sweep"]:
-            continue
-        exp["figures"].append({"path": str(results_root / v.id / "c_sweep.png"),
-                               "caption": f"{v.id}: train and test accuracy against C"})
-        accs = [row["test_acc"] for row in m["c_sweep"]]
-        best = max(m["c_sweep"], key=lambda row: row["test_acc"])
-        exp["observations"].append(
-            f"{name}: over C in [{m['c_sweep'][0]['C']:g}, {m['c_sweep'][-1]['C']:g}] the test accuracy "
-            f"ranges from {min(accs):.1f} to {max(accs):.1f} % (best at C={best['C']:g}).")
-    if {"linear", "rbf"} <= exp_loaded.keys():
-        lin, rbf = exp_loaded["linear"][1]["test_acc"], exp_loaded["rbf"][1]["test_acc"]
-        exp["observations"].append(
-            f"The RBF kernel tests {rbf - lin:+.1f} points from the linear one ({rbf:.1f} vs {lin:.1f} %): "
-            f"a line cannot separate a disc from the ring around it (chance is 50 %).")
-
-
-def _mnist(exp: dict, exp_loaded: dict, results_root: Path) -> None:
-    _setup(exp, exp_loaded)
-    for v, _, _ in exp_loaded.values():
-        if (results_root / v.id / "images.png").exists():
-            exp["figures"].insert(0, {"path": str(results_root / v.id / "images.png"),
-                                      "caption": f"The first {v.params['image_grid']} training images"})
-    rows = []
-    for name, (v, m, _) in exp_loaded.items():
-        if "hidden_spread" in m:
-            rows.append({"cells": [name, "zero" if v.params.get("init") == "zero" else "random",
-                                   str(v.params["hidden"][0]), str(int(m["distinct_hidden_units"])),
-                                   f"{m['hidden_spread']:.3g}", f"{m['test_acc']:.2f}"]})
-    if rows:
-        exp["tables"].append({"title": "Symmetry of the hidden units after training",
-                              "columns": ["variant", "initialisation", "hidden units",
-                                          "distinct hidden units", "largest weight gap between units",
-                                          "test acc. (%)"], "rows": rows})
-    if {"mlp_zero_init", "mlp_manual"} <= exp_loaded.keys():
-        zero, rand = exp_loaded["mlp_zero_init"][1], exp_loaded["mlp_manual"][1]
-        exp["observations"].append(
-            f"With every weight initialised to zero, the {int(rand['distinct_hidden_units'])} distinct "
-            f"hidden units of the random initialisation become {int(zero['distinct_hidden_units'])} "
-            f"(largest gap between two units' weights: {zero['hidden_spread']:.3g}): all units get the same "
-            f"gradient at every step, so they stay equal and the network behaves as if it had a single "
-            f"hidden unit. It tests at {zero['test_acc']:.2f} % against {rand['test_acc']:.2f} %.")
-    if {"logreg_manual", "mlp_manual"} <= exp_loaded.keys():
-        lr_, mlp = exp_loaded["logreg_manual"][1], exp_loaded["mlp_manual"][1]
-        exp["observations"].append(
-            f"The hidden layer ({int(mlp['params']):,} parameters against {int(lr_['params']):,}) moves the "
-            f"test accuracy from {lr_['test_acc']:.2f} to {mlp['test_acc']:.2f} %.")
-
-
-def summarize(summary: dict, loaded: dict, results_root: Path, figures_dir: Path) -> None:
-    """Setup tables of the hand-written kinds, boundaries, C sweeps, the symmetry table."""
-    handlers = {"circle": _circle, "svm": _svm, "mnist": _mnist}
-    for exp in summary["experiments"]:
-        if exp["name"] in handlers:
-            handlers[exp["name"]](exp, loaded[exp["name"]], Path(results_root))

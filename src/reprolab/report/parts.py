@@ -1,0 +1,165 @@
+"""The report's building blocks as small dataclasses, and what every summariser shares.
+
+A chapter summary is a `ChapterPart` holding one `ExperimentPart` per experiment; each is
+built by the summariser of the experiment's kind (`reprolab.kinds`), then by the chapter's own
+additions. They are written as JSON (`dataclasses.asdict`) and read by the templates. This
+module imports no chapter, so chapters can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from reprolab.errors import ReportError
+from reprolab.registry import Variant
+
+
+@dataclass
+class Figure:
+    path: str
+    caption: str
+
+
+@dataclass
+class Row:
+    cells: list[str]
+    verdict: str | None = None
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[Row]
+    title: str = ""
+
+
+@dataclass
+class ExperimentPart:
+    """What the report shows of one experiment."""
+
+    name: str
+    title: str
+    kind: str
+    setup: Table | None = None
+    results: Table | None = None
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChapterPart:
+    """What the report shows of one chapter."""
+
+    chapter: str
+    title: str
+    sources: list[str]
+    scale: str
+    experiments: list[ExperimentPart]
+    observations: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A number of a seed report, printed beside ours (one entry of references.yaml)."""
+
+    metric: str  # a key of metrics.json: test_acc, train_acc, test_loss, params...
+    source: str  # which seed report, e.g. "seed 002"
+    section: str  # where in it, e.g. "TP 2, ex. 1"
+    value: float | None = None
+    max: float | None = None  # the seed only gives a bound
+    min: float | None = None
+    split: str | None = None  # train | test | validation
+    note: str = ""
+    layers: dict | None = None  # per-layer counts, for `params`
+
+    def text(self) -> str:
+        """The reference as printed: `92.43`, `≤ 70` or `≥ 95`."""
+        if self.value is not None:
+            return f"{self.value:g}"
+        return f"≤ {self.max:g}" if self.max is not None else f"≥ {self.min:g}"
+
+    def citation(self) -> str:
+        return f"{self.source}, {self.section}" + (f" ({self.split})" if self.split else "")
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """One variant's combined metrics and its history (None for kinds without epochs)."""
+
+    variant: Variant
+    metrics: dict
+    history: pd.DataFrame | None = None
+    folder: Path = Path(".")
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+    def file(self, name: str) -> str:
+        """The path of one of the variant's own files (a figure), as the report embeds it."""
+        return str(self.folder / name)
+
+
+@dataclass
+class Context:
+    """What a summariser needs besides the results: scale, verdict rules, references, figures."""
+
+    smoke: bool
+    tolerance: float
+    primary: str  # the experiment's primary metric (a key of metrics.json)
+    direction: str  # "max" (accuracy) or "min" (loss, perplexity, FID)
+    references: dict[str, list[Reference]]  # variant name -> its references
+    figures_dir: Path
+
+    def reference(self, variant: str, metric: str | None = None) -> Reference | None:
+        """The seed's reference for one metric (the primary one by default) of a variant."""
+        metric = metric or self.primary
+        return next((r for r in self.references.get(variant, []) if r.metric == metric), None)
+
+
+def fmt(value, std=None, digits: int = 2) -> str:
+    """A number with its std across seeds when there is one."""
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    text = f"{value:.{digits}f}"
+    return f"{text} ± {std:.{digits}f}" if std is not None else text
+
+
+def verdict(ours: float | None, reference: Reference | None, tolerance: float, smoke: bool,
+            direction: str = "max") -> tuple[str, float | None]:
+    """Ours against the seed's number or bound: matches, better, worse (by the metric's direction)."""
+    if ours is None:
+        return "missing", None
+    if reference is None:
+        return "no reference", None
+    diff = ours - reference.value if reference.value is not None else None
+    if smoke:
+        return "n/a (smoke scale)", diff
+    if diff is None:
+        inside = ours <= reference.max if reference.max is not None else ours >= reference.min
+        return ("matches" if inside else "outside the bound"), None
+    if abs(diff) <= tolerance:
+        return "matches", diff
+    return ("better" if (diff > 0) == (direction == "max") else "worse"), diff
+
+
+def load_references(path: Path, schema_path: Path) -> dict[str, dict[str, dict[str, list[Reference]]]]:
+    """references.yaml, checked against its schema: chapter -> experiment -> variant -> references."""
+    import jsonschema
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(top level)"
+        raise ReportError(f"{path}: entry {where}: {error.message}; see {schema_path} for the fields")
+    return {chapter: {exp: {name: [Reference(**r) for r in refs] for name, refs in variants.items()}
+                      for exp, variants in experiments.items()}
+            for chapter, experiments in data.items()}

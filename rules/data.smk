@@ -49,8 +49,7 @@ rule prepare_dataset:
     input:
         manifest=paths.raw_manifest(DATA, "{dataset}"),
     output:
-        train=paths.prepared(DATA, "{dataset}", "train"),
-        test=paths.prepared(DATA, "{dataset}", "test"),
+        prepared=directory(paths.prepared_dir(DATA, "{dataset}")),
     params:
         options=lambda wc: config["data"].get("prepare", {}).get(wc.dataset, {}),
     threads: RESOURCES["cpu"]["threads"]
@@ -68,4 +67,4 @@ rule prepare_dataset:
 rule datasets:
     """Target: every dataset the config uses, downloaded (or fixtures) and prepared (DVC's `data` stage)."""
     input:
-        expand(paths.prepared(DATA, "{dataset}", "{split}"), dataset=datasets_used(), split=["train", "test"]),
+        expand(paths.prepared_dir(DATA, "{dataset}"), dataset=datasets_used()),

@@ -6,4 +6,4 @@ from reprolab.job import job
 
 with job(snakemake):  # noqa: F821
     prepare_dataset(snakemake.wildcards.dataset, Path(snakemake.input.manifest).parent,  # noqa: F821
-                    Path(snakemake.output[0]).parent, snakemake.params.options)  # noqa: F821
+                    Path(snakemake.output.prepared), snakemake.params.options)  # noqa: F821

@@ -41,10 +41,9 @@ class Job:
         return next(iter(self.outputs.values())).parent
 
 
-def prepared_splits(variant: Variant, config: dict) -> dict[str, str]:
-    """The usual inputs: the train and test splits of the variant's dataset."""
-    dataset = variant.params["dataset"]
-    return {split: paths.prepared(config["data"]["root"], dataset, split) for split in ("train", "test")}
+def prepared_data(variant: Variant, config: dict) -> dict[str, str]:
+    """The usual input: the prepared folder of the variant's dataset (its splits and more)."""
+    return {"prepared": paths.prepared_dir(config["data"]["root"], variant.params["dataset"])}
 
 
 def no_options(variant: Variant, config: dict) -> dict:
@@ -64,7 +63,7 @@ class Kind:
     outputs: tuple[str, ...]  # file names every variant of this kind writes in its folder
     summarize: str  # "module:function" that builds an experiment's report part
     extra_outputs: Callable[[Variant], tuple[str, ...]] = no_extra_outputs  # per-variant files
-    inputs: Callable[[Variant, dict], dict[str, Any]] = prepared_splits
+    inputs: Callable[[Variant, dict], dict[str, Any]] = prepared_data
     options: Callable[[Variant, dict], dict] = no_options  # config slice -> Job.options
     resources: str = "cpu"  # the class in config `resources:` (threads, mem_mb, runtime)
     gpu: bool = False  # takes the `gpu` resource, unless the variant runs on the CPU

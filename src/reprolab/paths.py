@@ -21,9 +21,9 @@ def raw_manifest(data_root: str, dataset: str) -> str:
     return f"{raw_dir(data_root, dataset)}/manifest.json"
 
 
-def prepared(data_root: str, dataset: str, split: str) -> str:
-    """One prepared split, `{"x": Tensor, "y": Tensor}`."""
-    return f"{data_root}/prepared/{dataset}/{split}.pt"
+def prepared_dir(data_root: str, dataset: str) -> str:
+    """A dataset prepared once: its splits (`<split>.pt`) and whatever else its preparation writes."""
+    return f"{data_root}/prepared/{dataset}"
 
 
 def variant_dir(variant_id: str) -> str:

@@ -89,4 +89,4 @@ def load_trained(path: Path, device: torch.device | str = "cpu"):
 
 def run_seed(job: Job) -> dict:
     """The `train` kind's job: one seed of a supervised variant (see `reprolab.kinds`)."""
-    return run(job.variant, job.seed, Path(job.inputs["train"]).parent, job.out_dir)
+    return run(job.variant, job.seed, job.inputs["prepared"], job.out_dir)

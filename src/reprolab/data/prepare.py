@@ -1,7 +1,10 @@
-"""Raw release files -> tensors, once per dataset (`data/prepared/<dataset>/<split>.pt`).
+"""Raw release files -> tensors, once per dataset (the folder `data/prepared/<dataset>/`).
 
-Every prepared split is a dict `{"x": Tensor[N, ...] (uint8 or float), "y": Tensor[N]}` that
-training jobs load straight onto the device; each dataset module's `prepare` makes them.
+A dataset module's `prepare` returns `{name: content}` and each entry is saved as `<name>.pt`:
+the splits (`train`, `test`, and `val` or others where a release has them), each a dict
+`{"x": Tensor[N, ...] (uint8 or float), "y": Tensor[N]}` that training jobs load straight onto
+the device, and anything else the dataset's consumers need (a vocabulary, a list of image
+names), as tensors, lists, dicts and strings: what `torch.load(weights_only=True)` reads.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from reprolab.errors import ConfigError, DataError
 
 
 def prepare_dataset(dataset: str, raw_dir: Path, out_dir: Path, options: dict | None = None) -> list[Path]:
-    """Prepare every split of `dataset` and save one tensor file per split.
+    """Prepare `dataset` and save one `.pt` file per entry its module's `prepare` returns.
 
     `options` (config `data.prepare.<dataset>`) are keyword arguments of the module's `prepare`.
     """

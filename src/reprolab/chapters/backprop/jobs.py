@@ -206,7 +206,7 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
 
 def scratch(job: Job) -> dict:
     """Every seed of a `scratch` variant, combined like the `train` kind's (and its figures)."""
-    variant, prepared_dir = job.variant, Path(job.inputs["train"]).parent
+    variant, prepared_dir = job.variant, job.inputs["prepared"]
     seed_dirs = [job.out_dir / f"seed{seed}" for seed in variant.seeds]
     for seed, folder in zip(variant.seeds, seed_dirs, strict=True):
         run_scratch_seed(variant, seed, prepared_dir, folder)
@@ -223,7 +223,7 @@ def svm(job: Job) -> dict:
     """SVC on the 2-D set: accuracy, decision boundary, and test accuracy across `c_sweep`."""
     tic = time.perf_counter()
     variant, p, out = job.variant, job.variant.params, job.outputs
-    train, test = (load_split(Path(job.inputs[s]).parent, s) for s in ("train", "test"))
+    train, test = (load_split(job.inputs["prepared"], s) for s in ("train", "test"))
     xs = {s: flat_inputs(d["x"]).numpy() for s, d in (("train", train), ("test", test))}
     ys = {"train": train["y"].numpy(), "test": test["y"].numpy()}
 

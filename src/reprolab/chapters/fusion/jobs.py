@@ -30,7 +30,7 @@ def nearest_mean_accuracy(train: torch.Tensor, train_y: torch.Tensor, test: torc
 def samples(job: Job) -> dict:
     """Grid of the first training pairs; split sizes and a nearest-mean baseline per modality."""
     variant = job.variant
-    train, test, val = load_data(variant.params, Path(job.inputs["train"]).parent)
+    train, test, val = load_data(variant.params, job.inputs["prepared"])
     n = min(int(variant.params["n_samples"]), len(train))
     figures.paired_grid(train.x["image"][:n, 0].numpy(), train.x["audio"][:n, 0].numpy(),
                         train.y[:n].tolist(), job.outputs["samples"],

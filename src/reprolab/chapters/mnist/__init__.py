@@ -5,13 +5,13 @@ pixel space or in the representation of a trained `train` variant of this chapte
 """
 
 from reprolab import paths
-from reprolab.kinds import Kind, prepared_splits, register
+from reprolab.kinds import Kind, prepared_data, register
 from reprolab.registry import Variant, resolve
 
 
 def untangling_inputs(variant: Variant, config: dict) -> dict[str, str]:
-    """The test split, and the first seed's model of the variant named by `representation`."""
-    inputs = {"test": prepared_splits(variant, config)["test"]}
+    """The prepared data, and the first seed's model of the variant named by `representation`."""
+    inputs = prepared_data(variant, config)
     source = variant.params["representation"]
     if source != "pixels":
         trained = resolve(config, variant.chapter, *source.split("/"))

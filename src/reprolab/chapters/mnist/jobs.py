@@ -30,7 +30,7 @@ def untangle(job: Job) -> dict:
     """t-SNE and PCA of a fixed test subset; neighbourhood hit; hull/ellipse figures."""
     variant, p = job.variant, job.variant.params
     model_path = job.inputs.get("model")
-    test = load_split(Path(job.inputs["test"]).parent, "test")
+    test = load_split(job.inputs["prepared"], "test")
     n = min(int(p["n_points"]), len(test["y"]))
     features = representation(test["x"][:n], model_path)
     labels = test["y"][:n].numpy()

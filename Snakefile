@@ -38,6 +38,8 @@ rule all:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/assets.smk"
+include: "rules/features.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 

@@ -1,4 +1,4 @@
-"""Release files and their mirrors; each dataset module lists its own in `FILES`.
+"""Release files and their mirrors: `FILES` of each dataset module, `ASSETS` of each asset family.
 
 A file without a published checksum is verified by trust on first use: its sha256 is
 recorded in the lock file at first download and checked on every later one. torchvision's

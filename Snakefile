@@ -40,5 +40,7 @@ rule all:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/assets.smk"
+include: "rules/features.smk"
 include: "rules/kinds.smk"
 include: "rules/report.smk"

@@ -12,7 +12,7 @@ localrules:
 rule report:
     input:
         summaries=expand(paths.chapter_summary("{chapter}"), chapter=config["chapters"]),
-        manifests=expand(paths.raw_manifest(DATA, "{dataset}"), dataset=datasets_used()),
+        manifests=expand(paths.raw_manifest(DATA, "{dataset}"), dataset=datasets_used()) + asset_manifests(),
         runs=seed_runs(),
         templates=[str(p) for p in Path("report_templates").rglob("*") if p.is_file()],
     output:

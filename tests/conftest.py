@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-OUTPUTS = {"data", "results", "report", "logs", "benchmarks", ".snakemake", ".venv", ".git",
+OUTPUTS = {"data", "features", "results", "report", "logs", "benchmarks", ".snakemake", ".venv", ".git",
            "bench", "tests", ".dvc/cache", ".dvc/tmp"}
 
 

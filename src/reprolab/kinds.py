@@ -41,9 +41,17 @@ class Job:
         return next(iter(self.outputs.values())).parent
 
 
-def prepared_data(variant: Variant, config: dict) -> dict[str, str]:
-    """The usual input: the prepared folder of the variant's dataset (its splits and more)."""
-    return {"prepared": paths.prepared_dir(config["data"]["root"], variant.params["dataset"])}
+def prepared_data(variant: Variant, config: dict) -> dict[str, Any]:
+    """The usual inputs: the prepared folder of the variant's dataset (its splits and more), the
+    features it reads (`features: {backbone, layer}`) and the assets it names (`assets: [...]`)."""
+    root, p = config["data"]["root"], variant.params
+    inputs: dict[str, Any] = {"prepared": paths.prepared_dir(root, p["dataset"])} if "dataset" in p else {}
+    if wanted := p.get("features"):
+        inputs["features"] = paths.features(wanted["backbone"], wanted["layer"],
+                                            wanted.get("dataset", p.get("dataset")))
+    if p.get("assets"):
+        inputs["assets"] = [paths.asset_dir(root, name) for name in p["assets"]]
+    return inputs
 
 
 def no_options(variant: Variant, config: dict) -> dict:

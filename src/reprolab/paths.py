@@ -26,6 +26,15 @@ def prepared_dir(data_root: str, dataset: str) -> str:
     return f"{data_root}/prepared/{dataset}"
 
 
+def asset_dir(data_root: str, asset: str) -> str:
+    """Pretrained weights, word vectors or a corpus, fetched like a dataset's release files."""
+    return f"{data_root}/assets/{asset}"
+
+
+def asset_manifest(data_root: str, asset: str) -> str:
+    return f"{asset_dir(data_root, asset)}/manifest.json"
+
+
 def variant_dir(variant_id: str) -> str:
     """`results/<chapter>/<experiment>/<variant>`: a variant's combined results and figures."""
     return f"{RESULTS}/{variant_id}"
@@ -47,5 +56,5 @@ def chapter_figures(chapter: str) -> str:
 
 
 def features(backbone: str, layer: str, dataset: str) -> str:
-    """Features of a dataset at one layer of a backbone, extracted once."""
+    """Features of a dataset at one layer of a backbone, extracted once (`reprolab.features`)."""
     return f"{FEATURES}/{backbone}/{layer}/{dataset}.pt"

@@ -1,4 +1,4 @@
-"""Fetch dataset files safely: pre-staged copy first, then each mirror in turn.
+"""Fetch dataset and asset files safely: pre-staged copy first, then each mirror in turn.
 
 Every file goes to `<name>.part` (resumed with an HTTP Range request where the server
 allows), is verified against the published checksum (or the trust-on-first-use lock file),
@@ -35,7 +35,7 @@ CHUNK = 1 << 20
 
 @dataclass
 class FileRecord:
-    """What the report's provenance says about one dataset file."""
+    """What the report's provenance says about one dataset or asset file."""
 
     name: str
     sha256: str
@@ -200,7 +200,19 @@ def _check(path: Path, expected: str | None) -> tuple[str, bool | None]:
     if expected is None:
         return sums["sha256"], None
     algo, value = expected.split(":", 1)
+    if algo == "sha256-prefix":
+        return sums["sha256"], sums["sha256"].startswith(value.lower())
     return sums["sha256"], sums[algo] == value.lower()
+
+
+def _expected(remote: RemoteFile, pinned: str | None) -> str | None:
+    """The checksum a copy must match: the published one, else the one recorded at first use.
+
+    A published sha256 prefix gives way to the full sha256 recorded when it was first verified.
+    """
+    if remote.sha256_prefix and pinned and pinned.startswith(remote.sha256_prefix):
+        return f"sha256:{pinned}"
+    return remote.published_checksum or (f"sha256:{pinned}" if pinned else None)
 
 
 def fetch_file(
@@ -220,8 +232,7 @@ def fetch_file(
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / remote.name
     published = remote.published_checksum
-    pinned = lock.get(dataset, remote.name)
-    expected = published or (f"sha256:{pinned}" if pinned else None)
+    expected = _expected(remote, lock.get(dataset, remote.name))
 
     if target.exists():
         sha, ok = _check(target, expected)
@@ -271,8 +282,9 @@ def fetch_file(
 
 
 def _record(remote, target, sha, source, ok, published, dataset, lock) -> FileRecord:
+    if ok is None or (ok and remote.sha256_prefix and lock.get(dataset, remote.name) is None):
+        lock.record(dataset, remote.name, sha)  # a prefix-verified file: its full sha256 too
     if ok is None:
-        lock.record(dataset, remote.name, sha)
         status = "tofu-recorded"
     elif ok:
         status = "verified" if published else "tofu-verified"
@@ -282,17 +294,26 @@ def _record(remote, target, sha, source, ok, published, dataset, lock) -> FileRe
     return FileRecord(remote.name, sha, target.stat().st_size, source, status, expected)
 
 
+def fetch(files: tuple[RemoteFile, ...], dest_dir: Path, name: str, **options) -> list[FileRecord]:
+    """Fetch `files` into `dest_dir`; `name` (a dataset or an asset) keys the lock file and the
+    pre-staged sub-folder. `options` are `fetch_file`'s."""
+    return [fetch_file(remote, Path(dest_dir), name, **options) for remote in files]
+
+
 def fetch_dataset(dataset: str, dest_dir: Path, **options) -> list[FileRecord]:
     """Fetch every file of `dataset` into `dest_dir` and write its `manifest.json`."""
-    records = [fetch_file(remote, Path(dest_dir), dataset, **options) for remote in files_of(dataset)]
-    write_manifest(Path(dest_dir), dataset, records)
+    records = fetch(files_of(dataset), dest_dir, dataset, **options)
+    write_manifest(Path(dest_dir), records, dataset=dataset)
     return records
 
 
-def write_manifest(dest_dir: Path, dataset: str, records: list[FileRecord]) -> Path:
-    """`manifest.json`: the provenance of a raw dataset folder, read by the report."""
+def write_manifest(dest_dir: Path, records: list[FileRecord], **header) -> Path:
+    """`manifest.json`: the provenance of a dataset or asset folder, read by the report.
+
+    `header` names what the folder holds: `dataset=...`, or `asset=..., kind=..., ...`.
+    """
     path = Path(dest_dir) / "manifest.json"
-    path.write_text(json.dumps({"dataset": dataset, "files": [asdict(r) for r in records]}, indent=2))
+    path.write_text(json.dumps({**header, "files": [asdict(r) for r in records]}, indent=2))
     return path
 
 

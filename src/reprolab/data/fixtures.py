@@ -41,7 +41,7 @@ def write_fixture(dataset: str, dest_dir: Path, n_train: int, n_test: int, seed:
                                                   np.random.default_rng(seed))
     records = [FileRecord(p.name, digests(p)["sha256"], p.stat().st_size, "fixture", "fixture")
                for p in paths]
-    write_manifest(dest_dir, dataset, records)
+    write_manifest(dest_dir, records, dataset=dataset)
 
 
 def is_fixture(raw_dir: Path) -> bool:

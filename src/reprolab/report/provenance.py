@@ -46,8 +46,25 @@ def dataset_records(manifests: list[Path]) -> list[dict]:
     rows = []
     for path in manifests:
         manifest = json.loads(Path(path).read_text())
-        for f in manifest["files"]:
-            rows.append({"dataset": manifest["dataset"], **f})
+        if "dataset" in manifest:
+            rows += [{"dataset": manifest["dataset"], **f} for f in manifest["files"]]
+    return rows
+
+
+def asset_records(manifests: list[Path]) -> list[dict]:
+    """One row per asset file, from `data/assets/<asset>/manifest.json` (dataset manifests skipped).
+
+    A weights fixture has no file: its row says so.
+    """
+    rows = []
+    for path in manifests:
+        manifest = json.loads(Path(path).read_text())
+        if "asset" not in manifest:
+            continue
+        about = {key: manifest[key] for key in ("asset", "kind", "description")}
+        rows += [{**about, **f} for f in manifest["files"]] or [
+            {**about, "name": "—", "size": None, "sha256": "—", "status": "fixture",
+             "source": manifest.get("note", "")}]
     return rows
 
 
@@ -71,8 +88,9 @@ def _number(text: str | None) -> float | None:
 
 
 def collect(config_digest: str, manifests: list[Path], benchmark_dir: Path, run_devices: list[dict]) -> dict:
-    """Everything the appendix prints."""
+    """Everything the appendix prints; `manifests` are the datasets' and the assets'."""
     return {"commit": git_commit(), "config_hash": config_digest,
             "packages": package_versions(), "platform": platform.platform(),
-            "datasets": dataset_records(manifests), "jobs": job_times(benchmark_dir),
+            "datasets": dataset_records(manifests), "assets": asset_records(manifests),
+            "jobs": job_times(benchmark_dir),
             "runs": run_devices}

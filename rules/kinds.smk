@@ -37,6 +37,7 @@ for (_kind_name, _files), _members in job_groups().items():
             kind=_kind.name,
             variant=variant_by_id,
             options=lambda wc, kind=_kind: kind.options(variant_by_id(wc), config),
+            threads=RESOURCES[_kind.resources]["threads"],  # fixed, whatever --cores: see reprolab.job
         threads: RESOURCES[_kind.resources]["threads"]
         resources:
             gpu=lambda wc, kind=_kind: int(kind.uses_gpu(variant_by_id(wc))),

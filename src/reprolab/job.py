@@ -10,6 +10,23 @@ from collections.abc import Iterator
 from reprolab.errors import ReproLabError
 
 
+def reproducible_threads(snakemake) -> int:
+    """Fix torch's CPU threads to the configured count, and ask for deterministic kernels on CPU.
+
+    The reduction order of CPU kernels depends on the thread count, so results do too. Snakemake
+    lowers a job's `threads` to `--cores` when that is smaller; a job that passes its configured
+    count as `params.threads` keeps it, so the same commit on the same machine gives the same
+    numbers whatever `--cores` a run was given.
+    """
+    import torch
+
+    threads = max(1, int(snakemake.params.get("threads", snakemake.threads)))
+    torch.set_num_threads(threads)
+    if not torch.cuda.is_available():
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return threads
+
+
 @contextlib.contextmanager
 def job(snakemake) -> Iterator[None]:
     """Send the job's output to its `log:` file; show reprolab errors on the terminal too."""
@@ -19,9 +36,7 @@ def job(snakemake) -> Iterator[None]:
     logging.basicConfig(stream=stream, level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        import torch
-
-        torch.set_num_threads(max(1, int(snakemake.threads)))
+        reproducible_threads(snakemake)
         with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
             yield
     except ReproLabError as e:

@@ -71,6 +71,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     metrics = {"id": variant.id, "seed": seed, **result.final,
                "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
                "device": device.type, "device_name": device_name(device),
+               "torch_threads": torch.get_num_threads(),
                "wall_time_s": time.perf_counter() - tic}
     if params.get("confusion_matrix"):
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()

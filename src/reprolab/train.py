@@ -16,8 +16,10 @@ import torch
 
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
-from reprolab.engine import (Split, TrainConfig, confusion_matrix, fit, fit_normalizer, load_normalizer,
-                             make_task, normalizer_state, run_epochs, select_device)
+from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
+from reprolab.engine.data import load_normalizer, normalizer_state
+from reprolab.engine.runner import run_epochs
+from reprolab.engine.tasks import make_task
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
 

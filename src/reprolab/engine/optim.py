@@ -54,8 +54,11 @@ def make_optimizer(model: nn.Module, settings: dict) -> torch.optim.Optimizer:
     optimizer = OPTIMIZERS[name](param_groups, **settings)
     if clip is not None:
         trained = [p for g in param_groups for p in g["params"]]
-        optimizer.register_step_pre_hook(
-            lambda *_: nn.utils.clip_grad_norm_(trained, float(clip)))
+
+        def clip_gradients(*_) -> None:
+            nn.utils.clip_grad_norm_(trained, float(clip))
+
+        optimizer.register_step_pre_hook(clip_gradients)
     return optimizer
 
 

@@ -88,6 +88,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     if n == 0:
         raise TrainingError(f"the training split is empty; check the dataset under {out_dir}")
     n_batches = math.ceil(n / bs)
+    eval_bs = cfg.eval_batch_size if task.shuffle else bs  # ordered batches: the same in evaluation
     train_seconds = 0.0
     bar = tqdm(range(start_epoch, cfg.epochs), initial=start_epoch, total=cfg.epochs,
                desc=out_dir.as_posix()[-40:], unit="epoch", disable=None)
@@ -110,9 +111,9 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         train_seconds += seconds
         row = {"epoch": epoch + 1, **_prefixed("train", task.summarize(steps)), "lr": lr, "seconds": seconds}
         if test is not None:
-            row |= _prefixed("test", task.evaluate(test, cfg.eval_batch_size))
+            row |= _prefixed("test", task.evaluate(test, eval_bs))
         if val is not None:
-            row |= _prefixed("val", task.evaluate(val, cfg.eval_batch_size))
+            row |= _prefixed("val", task.evaluate(val, eval_bs))
             value = row[f"val_{metric}"]
             if value > best["value"] if direction == "max" else value < best["value"]:
                 best = {"value": value, "epoch": epoch + 1, "state": copy.deepcopy(task.model.state_dict())}
@@ -136,7 +137,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     if val is not None and cfg.keep_best and best["state"] is not None:
         task.model.load_state_dict(best["state"])
         if test is not None:
-            final |= _prefixed("test", task.evaluate(test, cfg.eval_batch_size))
+            final |= _prefixed("test", task.evaluate(test, eval_bs))
         final["best_epoch"], final[f"val_{metric}"] = best["epoch"], best["value"]
     return FitResult(history, final)
 

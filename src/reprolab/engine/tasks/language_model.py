@@ -8,7 +8,8 @@ logits alone: [N, T, V] (the last step is used for [N] targets) or [N, V].
 The hidden state starts from zero in every batch by default. With `stateful`, it is carried
 from batch to batch (detached: no back-propagation across batches) and the batches are taken in
 order, so sequence i of a batch must continue sequence i of the batch before (as Keras'
-`stateful=True`); it restarts at each epoch and whenever the batch size changes.
+`stateful=True`); it restarts at each epoch and whenever the batch size changes. The evaluation
+then carries it too, over batches of the training batch size.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     train = train.to(device)
     test, val = (None if s is None else s.to(device) for s in (test, val))
     metric, direction = task.primary
+    columns = history_columns(task)
     history: list[dict] = []
     best = {"value": -math.inf if direction == "max" else math.inf, "epoch": None, "state": None}
     start_epoch = 0
@@ -121,8 +122,8 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         shown = [k for k in (f"train_{task.metrics[0]}", f"test_{metric}") if k in row]
         bar.set_postfix({k: f"{row[k]:.3f}" for k in shown})
         log.info("epoch %d/%d  %s  (%.1f s)", epoch + 1, cfg.epochs,
-                 "  ".join(f"{k} {row[k]:.4f}" for k in history_columns(task)[1:-2] if k in row), seconds)
-        _write_csv(history, history_columns(task), history_path)
+                 "  ".join(f"{k} {row[k]:.4f}" for k in columns[1:-2] if k in row), seconds)
+        _write_csv(history, columns, history_path)
         if step_rows := task.pop_steps():
             _append_steps([{"epoch": epoch + 1, **r} for r in step_rows], steps_path)
         _save_atomic({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
@@ -132,7 +133,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         raise TrainingError(f"no epoch to train (epochs={cfg.epochs})")
     last = history[-1]
     final = {"epochs": len(history),
-             **{k: last[k] for k in history_columns(task) if k.startswith(("train_", "test_")) and k in last},
+             **{k: last[k] for k in columns if k.startswith(("train_", "test_")) and k in last},
              "train_samples_per_s": n * (cfg.epochs - start_epoch) / train_seconds if train_seconds else None}
     if val is not None and cfg.keep_best and best["state"] is not None:
         task.model.load_state_dict(best["state"])

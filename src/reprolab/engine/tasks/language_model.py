@@ -1,9 +1,10 @@
 """Next-token prediction (character-level language models, as the course's Keras SimpleRNN).
 
-Inputs are token ids [N, T] (one-hot encoded for the model with `one_hot=V`); targets are the
-token after each sequence [N], or, with `sequence_targets`, the next token at every step [N, T].
-The model maps `x` (and, when `stateful`, the previous batch's state) to `(logits, state)` or to
-logits alone: [N, T, V] (the last step is used for [N] targets) or [N, V].
+Inputs are token ids [N, T] (one-hot encoded for the model with `one_hot=V`) or one-hot [N, T, V];
+targets are the token after each sequence [N], or, with `sequence_targets`, the next token at
+every step [N, T]. The model maps `x` (and, when `stateful`, the previous batch's state) to
+`(logits, state)` or to logits alone: [N, T, V] (the last step is used for [N] targets) or [N, V].
+A state is a tensor [layers, N, H] (or a tuple of them, as an LSTM's), as torch's RNNs return.
 
 The hidden state starts from zero in every batch by default. With `stateful`, it is carried
 from batch to batch (detached: no back-propagation across batches) and the batches are taken in

@@ -1,13 +1,16 @@
+import logging
 import math
 
 import pandas as pd
 import pytest
 import torch
 
-from reprolab import engine
 from reprolab.engine import Normalizer, Split, TrainConfig, fit, fit_normalizer, select_device
+from reprolab.engine.tasks.classification import ClassificationTask
 from reprolab.errors import ConfigError, TrainingError
 from reprolab.models import build_model
+from reprolab.registry import Variant
+from reprolab.train import load_trained, run
 
 
 def toy_data(n=256, seed=0):
@@ -43,34 +46,125 @@ def test_training_learns_and_writes_history(tmp_path):
     assert (tmp_path / "checkpoint.pt").exists()
 
 
-def test_resume_after_a_crash_gives_the_uninterrupted_result(tmp_path, monkeypatch):
-    model_a, full = train_once(tmp_path / "a", config())
+def crash_at_call(monkeypatch, n):
+    """Make the n-th training step of a classification task die (a killed job)."""
+    real_step, calls = ClassificationTask.train_step, {"n": 0}
 
-    real_evaluate, calls = engine.evaluate, {"n": 0}
-
-    def crash_in_epoch_two(*args, **kwargs):
+    def step(self, batch):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the job dies during the second epoch's evaluation
-        return real_evaluate(*args, **kwargs)
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real_step(self, batch)
 
-    monkeypatch.setattr(engine, "evaluate", crash_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train_once(tmp_path / "b", config())
+    monkeypatch.setattr(ClassificationTask, "train_step", step)
+
+
+def assert_same_state(a, b):
+    """Nested dicts/lists of tensors and numbers, equal bit for bit."""
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            assert_same_state(a[key], b[key])
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same_state(x, y)
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("optimizer, scheduler", [
+    ({"name": "sgd", "lr": 0.1, "momentum": 0.9}, {"name": "step", "step_size": 1, "gamma": 0.5}),
+    ({"name": "adam", "lr": 1e-3}, {"name": "cosine", "T_max": 3}),
+])
+def test_resume_after_a_crash_gives_the_uninterrupted_result(tmp_path, monkeypatch, optimizer, scheduler):
+    cfg = config(optimizer=optimizer, scheduler=scheduler)
+    model_a, full = train_once(tmp_path / "a", cfg)
+
+    with monkeypatch.context() as patch:
+        crash_at_call(patch, 6 + 3)  # the job dies in the second epoch (6 batches per epoch)
+        with pytest.raises(KeyboardInterrupt):
+            train_once(tmp_path / "b", cfg)
     assert len(pd.read_csv(tmp_path / "b" / "history.csv")) == 1
-    monkeypatch.setattr(engine, "evaluate", real_evaluate)
-    model_b, resumed = train_once(tmp_path / "b", config())
+    model_b, resumed = train_once(tmp_path / "b", cfg)
 
-    assert resumed.final["test_acc"] == full.final["test_acc"]
-    assert resumed.final["test_loss"] == pytest.approx(full.final["test_loss"], abs=1e-6)
-    for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True):
-        torch.testing.assert_close(p, q)
+    assert resumed.final["train_samples_per_s"] > 0
+    drop = {"train_samples_per_s"}
+    assert {k: v for k, v in resumed.final.items() if k not in drop} == \
+        {k: v for k, v in full.final.items() if k not in drop}
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in resumed.history] == \
+        [{k: v for k, v in row.items() if k != "seconds"} for row in full.history]
+    assert_same_state(model_a.state_dict(), model_b.state_dict())
+    saved_a, saved_b = (torch.load(tmp_path / d / "checkpoint.pt", weights_only=True)["task"] for d in "ab")
+    assert saved_a["optimizers"]["model"]["state"]  # momentum buffers / Adam moments are there
+    assert_same_state(saved_a, saved_b)  # model, optimizer state, scheduler
 
 
-def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
-    train_once(tmp_path, config(epochs=1), "mlp")
-    _, result = train_once(tmp_path, config(epochs=2, fingerprint="other"), "mlp")
-    assert [row["epoch"] for row in result.history] == [1, 2]
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
+    train_once(tmp_path / "run", config(epochs=1, fingerprint="first"), "mlp")
+    other = config(epochs=2, optimizer={"name": "sgd", "lr": 0.1}, fingerprint="other")
+    with caplog.at_level(logging.WARNING, logger="reprolab.engine.runner"):
+        model, result = train_once(tmp_path / "run", other, "mlp")
+    assert "it was made with other settings" in caplog.text
+    fresh, expected = train_once(tmp_path / "fresh", other, "mlp")
+    assert [row["train_loss"] for row in result.history] == [row["train_loss"] for row in expected.history]
+    for p, q in zip(model.parameters(), fresh.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_checkpoint_holds_only_plain_data(tmp_path):
+    data = toy_data()
+    fit(build_model("mlp"), data[:160], data[224:], config(epochs=2, keep_best=True), tmp_path,
+        device=torch.device("cpu"), val=data[160:224])
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # no pickled objects
+    assert ckpt["best"]["epoch"] in (1, 2) and ckpt["epoch"] == 2
+
+
+def test_train_run_files_load_with_weights_only(tmp_path):
+    data = toy_data(120)
+    for split, part in (("train", data[:80]), ("test", data[80:])):
+        torch.save({"x": part.x, "y": part.y}, tmp_path / f"{split}.pt")
+    params = {"model": "mlp", "epochs": 1, "batch_size": 16, "standardize": True, "validation_size": 16,
+              "keep_best": True, "confusion_matrix": True, "optimizer": {"name": "sgd", "lr": 0.1},
+              "device": "cpu"}
+    metrics = run(Variant("c", "e", "v", params), 0, tmp_path, tmp_path / "out")
+    assert list(metrics)[:10] == ["id", "seed", "epochs", "train_loss", "train_acc", "test_loss", "test_acc",
+                                  "train_samples_per_s", "best_epoch", "val_acc"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["history.csv", "metrics.json", "model.pt"]
+    saved = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
+    assert set(saved) == {"model", "model_options", "state_dict", "normalizer"}
+    model, normalizer = load_trained(tmp_path / "out" / "model.pt")
+    assert isinstance(normalizer, Normalizer) and normalizer.mean is not None
+    assert model(normalizer(data.x[:4])).shape == (4, 10)
+
+
+def test_runner_reproduces_a_hand_written_loop(tmp_path):
+    cfg = config(epochs=2, scheduler=None)
+    model, result = train_once(tmp_path, cfg, "dropout_cnn")
+
+    torch.manual_seed(0)
+    ref = build_model("dropout_cnn")
+    data = toy_data()
+    train = data[:192]
+    x = fit_normalizer(data.x, standardize=True)(train.x)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.5)
+    losses = []
+    for epoch in range(cfg.epochs):
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
+        ref.train()
+        for b in range(0, len(train), cfg.batch_size):
+            index = order[b:b + cfg.batch_size]
+            loss = torch.nn.functional.cross_entropy(ref(x[index]), train.y[index])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+    assert result.history[-1]["train_loss"] == torch.stack(losses[-6:]).mean().item()
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        assert torch.equal(p, q)
 
 
 def test_nan_loss_stops_with_epoch_and_batch(tmp_path):

@@ -1,4 +1,8 @@
-"""The `train` kind: one variant, one seed -> model.pt, history.csv, metrics.json."""
+"""The `train` kind: one variant, one seed -> model.pt, history.csv, metrics.json.
+
+The variant's `task` (default `classification`) picks the engine's task; other tasks get
+`task_options` and take the stored inputs as they are (no normalizer).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ import torch
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
+from reprolab.engine.data import load_normalizer, normalizer_state
+from reprolab.engine.runner import run_epochs
+from reprolab.engine.tasks import make_task
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
@@ -57,23 +64,31 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     train, test, val = load_data(params, Path(prepared_dir))
     torch.manual_seed(seed)
     model = build_model(params["model"], **params.get("model_options", {}))
-    normalizer = fit_normalizer(train.x, params.get("standardize", False))
     cfg = TrainConfig(
         epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
         optimizer=params["optimizer"], scheduler=params.get("scheduler"), seed=seed,
         keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
     )
-    augment = make_augment(params.get("augment"), normalizer)
-    result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
-                 augment=augment, val=val)
+    task = params.get("task", "classification")
+    if task == "classification":
+        normalizer = fit_normalizer(train.x, params.get("standardize", False))
+        augment = make_augment(params.get("augment"), normalizer)
+        result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
+                     augment=augment, val=val)
+    else:
+        normalizer = None
+        result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
+                                      **params.get("task_options", {})),
+                            train, cfg, out_dir, device=device, test=test, val=val)
     torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
-                "state_dict": model.state_dict(), "normalizer": normalizer}, out_dir / "model.pt")
+                "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
+               out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,
                "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
                "device": device.type, "device_name": device_name(device),
                "torch_threads": torch.get_num_threads(),
                "wall_time_s": time.perf_counter() - tic}
-    if params.get("confusion_matrix"):
+    if params.get("confusion_matrix") and task == "classification":
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
@@ -82,12 +97,13 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
 
 def load_trained(path: Path, device: torch.device | str = "cpu"):
     """A trained model and its input normalizer, from a `model.pt` written by `run`."""
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = torch.load(path, map_location=device, weights_only=True)
     model = build_model(saved["model"], **saved["model_options"])
     model.load_state_dict(saved["state_dict"])
-    return model.to(device).eval(), saved["normalizer"].to(device)
+    return model.to(device).eval(), load_normalizer(saved["normalizer"]).to(device)
 
 
 def run_seed(job: Job) -> dict:
     """The `train` kind's job: one seed of a supervised variant (see `reprolab.kinds`)."""
     return run(job.variant, job.seed, job.inputs["prepared"], job.out_dir)
+

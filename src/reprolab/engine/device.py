@@ -1,0 +1,36 @@
+"""The device a run uses, and what changes on a GPU: bf16 autocast and channels-last images."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from reprolab.engine.data import Inputs
+from reprolab.errors import ConfigError
+
+
+def select_device(name: str) -> torch.device:
+    """`auto` -> CUDA when present, else CPU; `cuda` fails clearly when there is none."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but no CUDA GPU is visible; "
+                          "use device: auto or device: cpu")
+    return torch.device(name)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; nothing elsewhere."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def layout(x: Inputs, device: torch.device) -> Inputs:
+    """Images [N, C, H, W] in channels-last memory format on CUDA (every modality of dict inputs)."""
+    if isinstance(x, dict):
+        return {k: layout(v, device) for k, v in x.items()}
+    if device.type == "cuda" and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x

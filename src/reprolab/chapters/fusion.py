@@ -37,15 +37,18 @@ def samples(variant: Variant, prepared_dir: Path, out_dir: Path) -> dict:
     n = min(int(variant.params["n_samples"]), len(train))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures.paired_grid(train.x["image"][:n, 0].numpy(), train.x["audio"][:n, 0].numpy(),
+    figures.paired_grid(train.x["image"][:n, 0].float().numpy(), train.x["audio"][:n, 0].numpy(),
                         train.y[:n].tolist(), out_dir / "samples.png",
-                        f"The first {n} training examples: image (top), spectrogram (bottom), label")
+                        f"The first {n} training examples: image (top; red positive, blue negative), "
+                        f"spectrogram (bottom), label")
     metrics = {"id": variant.id, "n_train": len(train), "n_val": len(val) if val is not None else 0,
                "n_test": len(test), "image_shape": list(train.x["image"].shape[1:]),
                "audio_shape": list(train.x["audio"].shape[1:]),
                "class_counts": torch.bincount(train.y).tolist()}
     for modality in ("image", "audio"):
-        metrics[f"{modality}_mean"] = float(train.x[modality].float().mean() / 255)
+        x = train.x[modality]  # uint8 audio or float raw / 255 images: scaled as the engine does
+        scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
+        metrics[f"{modality}_mean"] = float(x.mean(dtype=torch.float64)) * scale
         metrics[f"{modality}_nearest_mean_acc"] = nearest_mean_accuracy(
             train.x[modality], train.y, test.x[modality], test.y)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

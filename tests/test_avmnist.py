@@ -1,5 +1,6 @@
-"""AV-MNIST: the MultiBench .npy layout, preparation into two modalities, the Google Drive hook."""
+"""AV-MNIST: the MultiBench .npy layout, signed float images kept as raw / 255, uint8 audio, Drive."""
 
+import io
 import sys
 import tarfile
 import types
@@ -8,11 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from reprolab.chapters import fusion
 from reprolab.data.datasets import avmnist
 from reprolab.data.download import ChecksumLock, digests, fetch_file
 from reprolab.data.fixtures import write_fixture
+from reprolab.data.prepare import prepare_dataset
 from reprolab.data.sources import RemoteFile
+from reprolab.engine import fit_normalizer
 from reprolab.errors import DataError
+from reprolab.registry import Variant
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +35,44 @@ def test_fixture_has_multibench_layout(raw):
                      "avmnist/train_labels.npy", "avmnist/test_labels.npy"}
 
 
-def test_prepare_gives_both_modalities_as_uint8(raw):
+def raw_images(raw, split):
+    with tarfile.open(raw / avmnist.ARCHIVE) as tar:
+        return np.load(io.BytesIO(tar.extractfile(f"avmnist/image/{split}_data.npy").read()))
+
+
+def test_fixture_images_look_like_the_real_pca_residuals(raw):
+    image = raw_images(raw, "train")
+    assert image.dtype == np.float64 and image.shape == (50, 784)
+    assert -260 < image.min() < -100 and image.max() == pytest.approx(256)
+    assert 0.3 < (image < 0).mean() < 0.7          # about half negative
+    assert (image == np.rint(image)).mean() < 0.01  # almost no integers
+
+
+def test_prepare_keeps_signed_float_images_and_uint8_audio(raw):
     splits = avmnist.prepare(raw)
     x, y = splits["train"]["x"], splits["train"]["y"]
-    assert x["image"].shape == (50, 1, 28, 28) and x["image"].dtype == torch.uint8
+    assert x["image"].shape == (50, 1, 28, 28) and x["image"].dtype == torch.float16
     assert x["audio"].shape == (50, 1, 112, 112) and x["audio"].dtype == torch.uint8
     assert y.dtype == torch.int64 and set(y.tolist()) == set(range(10))
     assert splits["test"]["x"]["audio"].shape[0] == 20
+    for split in ("train", "test"):
+        image = splits[split]["x"]["image"].double().flatten(1)
+        assert (image < 0).any() and (image * 255 != torch.round(image * 255)).any()  # no uint8 rounding
+        expected = torch.from_numpy(raw_images(raw, split) / 255)
+        torch.testing.assert_close(image, expected, rtol=1e-3, atol=3e-4)
+
+
+def test_models_see_raw_over_255_and_the_sample_grid_shows_signed_images(raw, tmp_path):
+    prepare_dataset("avmnist", raw, tmp_path / "prepared")
+    variant = Variant("fusion", "data", "samples", {"n_samples": 6, "validation_size": 10})
+    metrics = fusion.samples(variant, tmp_path / "prepared", tmp_path / "out")
+    assert (tmp_path / "out" / "samples.png").stat().st_size
+    assert -1 < metrics["image_mean"] < 1 and 0 <= metrics["audio_mean"] <= 1
+    train = torch.load(tmp_path / "prepared" / "train.pt", weights_only=True)["x"]
+    seen = fit_normalizer(train, standardize=False)(train)
+    torch.testing.assert_close(seen["image"].double().flatten(1),
+                               torch.from_numpy(raw_images(raw, "train") / 255), rtol=1e-3, atol=3e-4)
+    assert seen["audio"].max() <= 1 and seen["audio"].dtype == torch.float32
 
 
 def test_missing_array_is_named(tmp_path):

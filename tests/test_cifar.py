@@ -52,6 +52,14 @@ def test_per_layer_counts_correct_the_seed():
     assert sum(layers.values()) != seed["value"]          # ...of wrong per-layer numbers
 
 
+def test_mnist_baseline_is_the_tme_code_lenet5_tanh():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    params = resolve(config, "cifar", "mnist_baseline", "baseline").params
+    assert params["model"] == "lenet5_tanh" and "model_options" not in params
+    assert params["batch_size"] == 128 and params["optimizer"] == {"name": "sgd", "lr": 0.1}
+    assert not params.get("standardize") and count_parameters(build_model(params["model"])) == 61_706
+
+
 def test_model_centre_crops_full_size_test_images():
     torch.manual_seed(0)
     model = build_model("cifar_cnn", input_size=28, dropout=0.5, batchnorm=True).eval()

@@ -1,19 +1,27 @@
-"""FSDD: wav reading, log-mel preparation, the two splits, pre-staged recordings, the real data."""
+"""FSDD: wav reading, log-mel preparation, the two splits, pre-staged recordings; the real data (opt-in)."""
 
 import json
+import os
+import time
 import wave
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+import yaml
+from conftest import REPO
 
+from reprolab import train
 from reprolab.data.datasets import fsdd
 from reprolab.data.download import ChecksumLock, fetch_dataset
 from reprolab.data.fixtures import write_fixture
+from reprolab.data.prepare import prepare_dataset
 from reprolab.errors import ConfigError, DataError
+from reprolab.registry import resolve
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +124,49 @@ def test_prestaged_recordings_folder_is_copied_and_pinned(tmp_path):
         fetch_dataset("fsdd", tmp_path / "raw3", lock=lock, prestaged_dir=staged)
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="the real FSDD recordings are not on this machine")
-def test_real_recordings_prepare_into_the_seed_split():
-    splits = fsdd.prepare(REAL.parent)
-    assert splits["train"]["x"].shape == (2250, 1, fsdd.N_MELS, fsdd.WIDTH)
-    assert splits["test"]["x"].shape == (750, 1, fsdd.N_MELS, fsdd.WIDTH)
-    per_digit = torch.bincount(splits["test"]["y"])
+@pytest.fixture(scope="module")
+def real_prepared(tmp_path_factory):
+    """The real recordings named by REPROLAB_FSDD_DIR, prepared with config.yaml's options."""
+    folder = Path(os.environ.get("REPROLAB_FSDD_DIR", ""))
+    if not os.environ.get("REPROLAB_FSDD_DIR") or not folder.is_dir():
+        pytest.skip("opt-in: set REPROLAB_FSDD_DIR to a folder holding the 3,000 FSDD recordings "
+                    "(the recordings/ folder itself, or the folder above it)")
+    raw = folder
+    if not (folder / "recordings").is_dir():  # the recordings folder itself
+        raw = tmp_path_factory.mktemp("fsdd_real")
+        (raw / "recordings").symlink_to(folder.resolve())
+    prepared = tmp_path_factory.mktemp("fsdd_real_prepared")
+    prepare_dataset("fsdd", raw, prepared, CONFIG["data"]["prepare"]["fsdd"])
+    return prepared
+
+
+@pytest.mark.realdata
+def test_real_recordings_prepare_into_the_seed_split(real_prepared):
+    train, test = (torch.load(real_prepared / f"{s}.pt", weights_only=True) for s in ("train", "test"))
+    assert train["x"].shape == (2250, 1, fsdd.N_MELS, fsdd.WIDTH)
+    assert test["x"].shape == (750, 1, fsdd.N_MELS, fsdd.WIDTH)
+    per_digit = torch.bincount(test["y"])
     assert len(per_digit) == 10 and 72 <= per_digit.min() and per_digit.max() <= 78  # 12 or 13 per speaker
-    assert torch.isfinite(splits["train"]["x"]).all()
+    assert torch.isfinite(train["x"]).all()
+
+
+@pytest.mark.realdata
+@pytest.mark.timeout(3600)
+def test_real_recordings_train_the_seeds_cnn(real_prepared, tmp_path):
+    """audio/spectrogram_cnn/cnn at full settings on one CPU thread (about 10 minutes)."""
+    config = {**CONFIG, "device": "cpu"}
+    variant = resolve(config, "audio", "spectrogram_cnn", "cnn")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        metrics = train.run(variant, 0, real_prepared, tmp_path)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        torch.set_num_threads(threads)
+    history = pd.read_csv(tmp_path / "history.csv")
+    best = history.loc[history["test_acc"].idxmax()]
+    print(f"\nFSDD real data, {variant.id}, {metrics['params']:,} parameters: test accuracy "
+          f"{metrics['test_acc']:.2f} % after {len(history)} epochs (best {best['test_acc']:.2f} % at epoch "
+          f"{int(best['epoch'])}); CPU time {cpu:.0f} s, wall time {wall:.0f} s")
+    assert len(history) == variant.params["epochs"] and metrics["test_acc"] > 90

@@ -2,8 +2,11 @@
 
 import pytest
 import torch
+import yaml
+from conftest import REPO
 
 from reprolab.models import build_model, count_parameters
+from reprolab.registry import resolve
 
 FUSION = ["image_lenet5", "audio_lenet", "early_fusion", "intermediate_fusion", "multibench_concat"]
 
@@ -42,7 +45,27 @@ def test_fusion_models_use_both_modalities(name):
         assert not torch.allclose(model(x), model({**x, key: torch.rand_like(x[key])}))
 
 
-def test_audio_cnn_fits_the_spectrogram_size():
-    model = build_model("audio_cnn", n_mels=32, width=64)
-    assert model(torch.rand(2, 1, 32, 64)).shape == (2, 10)
-    assert count_parameters(build_model("audio_cnn")) == 160 + 4_640 + 32 * 10 * 32 * 10 + 10
+def test_audio_cnn_is_the_seeds_network_two_convs_relu_one_linear_no_pooling():
+    model = build_model("audio_cnn")
+    kinds = [type(m).__name__ for m in [*model.body, model.head]]
+    assert kinds == ["Conv2d", "ReLU", "Conv2d", "ReLU", "Flatten", "Linear"]
+    convs = (3 * 3 * 1 * 16 + 16) + (3 * 3 * 16 * 32 + 32)
+    assert count_parameters(model) == convs + 32 * 40 * 128 * 10 + 10 == 1_643_210
+    assert model(torch.rand(2, 1, 40, 128)).shape == (2, 10)
+    assert build_model("audio_cnn", n_mels=32, width=64)(torch.rand(2, 1, 32, 64)).shape == (2, 10)
+
+
+def test_audio_cnn_pool_option_adds_pooling_after_each_relu():
+    model = build_model("audio_cnn", pool=True)
+    kinds = [type(m).__name__ for m in [*model.body, model.head]]
+    assert kinds == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert count_parameters(model) == 160 + 4_640 + 32 * 10 * 32 * 10 + 10
+    assert model(torch.rand(2, 1, 40, 128)).shape == (2, 10)
+
+
+def test_config_default_audio_cnn_is_the_seeds_and_the_pooled_one_a_named_variant():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    cnn = resolve(config, "audio", "spectrogram_cnn", "cnn").params
+    pooled = resolve(config, "audio", "spectrogram_cnn", "cnn_pooled").params
+    assert cnn["model"] == pooled["model"] == "audio_cnn"
+    assert not cnn.get("model_options", {}).get("pool") and pooled["model_options"] == {"pool": True}

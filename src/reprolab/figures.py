@@ -167,11 +167,16 @@ def labelled_scatter(x: list[float], y: list[float], labels: list[str], path: Pa
 
 def paired_grid(top: np.ndarray, bottom: np.ndarray, labels: list, path: Path, title: str,
                 rows: tuple[str, str] = ("image", "spectrogram")) -> Path:
-    """Two rows of grayscale images [N, H, W] (e.g. a digit and its spectrogram), labels on top."""
+    """Two rows of images [N, H, W] (e.g. a digit and its spectrogram), labels on top.
+
+    The top row may be signed (AV-MNIST's PCA-residual digits): a diverging colour map, symmetric
+    about 0 per image (white 0, red positive, blue negative). The bottom row is min-max scaled per image.
+    """
     n = len(labels)
     fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
     for i in range(n):
-        axes[0, i].imshow(top[i], cmap="gray")
+        limit = float(np.abs(top[i]).max()) or 1.0
+        axes[0, i].imshow(top[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes[1, i].imshow(bottom[i], cmap="magma")
         axes[0, i].set_title(str(labels[i]), fontsize=9)
     for ax in axes.ravel():

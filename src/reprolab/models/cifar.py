@@ -1,10 +1,12 @@
-"""The convolutional network of the `cifar` chapter (seed 004 TME 5-6), one builder with options."""
+"""Networks of the `cifar` chapter (seed 004 TME 5-6): the CIFAR-10 network, one builder with options,
+and LeNet-5 with tanh, the network of the TME's provided MNIST code."""
 
 from __future__ import annotations
 
 from torch import nn
 
 from reprolab.models import Classifier, register
+from reprolab.models.fusion import IMAGE_FEATURES, IMAGE_STAGES, lenet_head, lenet_stack
 
 
 class CenterCrop(nn.Module):
@@ -38,3 +40,11 @@ def cifar_cnn(in_channels: int = 3, input_size: int = 32, batchnorm: bool = Fals
     drop = nn.Dropout(dropout) if dropout else nn.Identity()
     body = nn.Sequential(*layers, nn.Flatten(), drop, nn.Linear(64 * side * side, 1000), nn.ReLU(), drop)
     return Classifier(body, nn.Linear(1000, classes))
+
+
+@register("lenet5_tanh")
+def lenet5_tanh(classes: int = 10) -> Classifier:
+    """LeNet-5 with tanh (61,706 parameters): conv 6 5x5 pad 2, maxpool 2, conv 16 5x5, maxpool,
+    fc 400-120-84, fc 84-10; tanh after every layer but the last. The body gives the 400 conv features."""
+    body = lenet_stack(IMAGE_STAGES, activation=nn.Tanh)
+    return Classifier(body, lenet_head(IMAGE_FEATURES, classes, activation=nn.Tanh))

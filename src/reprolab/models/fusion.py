@@ -10,7 +10,7 @@ from torch import nn
 
 from reprolab.models import Classifier, register
 
-# LeNet convolution stages, (out channels, kernel, padding), each + ReLU + 2x2 max pooling.
+# LeNet convolution stages, (out channels, kernel, padding), each + activation + 2x2 max pooling.
 IMAGE_STAGES = ((6, 5, 2), (16, 5, 0))  # 28 -> 14 -> 5: 16 x 5 x 5 = 400 features (LeNet-5)
 AUDIO_STAGES = ((6, 5, 2), (16, 5, 0), (32, 5, 0), (32, 3, 0))  # 112 -> 56 -> 26 -> 11 -> 4: 512
 IMAGE_FEATURES, AUDIO_FEATURES = 16 * 5 * 5, 32 * 4 * 4
@@ -48,18 +48,20 @@ class StackOnGrid(nn.Module):
         return torch.cat([image, audio], dim=1)
 
 
-def lenet_stack(stages: tuple[tuple[int, int, int], ...], in_channels: int = 1) -> nn.Sequential:
-    """LeNet's convolution part: conv + ReLU + 2x2 max pooling per stage, then flatten."""
+def lenet_stack(stages: tuple[tuple[int, int, int], ...], in_channels: int = 1,
+                activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """LeNet's convolution part: conv + activation + 2x2 max pooling per stage, then flatten."""
     layers: list[nn.Module] = []
     for out_channels, kernel, padding in stages:
-        layers += [nn.Conv2d(in_channels, out_channels, kernel, padding=padding), nn.ReLU(), nn.MaxPool2d(2)]
+        layers += [nn.Conv2d(in_channels, out_channels, kernel, padding=padding), activation(),
+                   nn.MaxPool2d(2)]
         in_channels = out_channels
     return nn.Sequential(*layers, nn.Flatten())
 
 
-def lenet_head(in_features: int, classes: int = 10) -> nn.Sequential:
+def lenet_head(in_features: int, classes: int = 10, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """LeNet-5's fully connected part: in -> 120 -> 84 -> classes."""
-    return nn.Sequential(nn.Linear(in_features, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+    return nn.Sequential(nn.Linear(in_features, 120), activation(), nn.Linear(120, 84), activation(),
                          nn.Linear(84, classes))
 
 

@@ -31,15 +31,18 @@ def samples(job: Job) -> dict:
     variant = job.variant
     train, test, val = load_data(variant.params, job.inputs["prepared"])
     n = min(int(variant.params["n_samples"]), len(train))
-    figures.paired_grid(train.x["image"][:n, 0].numpy(), train.x["audio"][:n, 0].numpy(),
+    figures.paired_grid(train.x["image"][:n, 0].float().numpy(), train.x["audio"][:n, 0].numpy(),
                         train.y[:n].tolist(), job.outputs["samples"],
-                        f"The first {n} training examples: image (top), spectrogram (bottom), label")
+                        f"The first {n} training examples: image (top; red positive, blue negative), "
+                        f"spectrogram (bottom), label")
     metrics = {"id": variant.id, "n_train": len(train), "n_val": len(val) if val is not None else 0,
                "n_test": len(test), "image_shape": list(train.x["image"].shape[1:]),
                "audio_shape": list(train.x["audio"].shape[1:]),
                "class_counts": torch.bincount(train.y).tolist()}
     for modality in ("image", "audio"):
-        metrics[f"{modality}_mean"] = float(train.x[modality].float().mean() / 255)
+        x = train.x[modality]  # uint8 audio or float raw / 255 images: scaled as the engine does
+        scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
+        metrics[f"{modality}_mean"] = float(x.mean(dtype=torch.float64)) * scale
         metrics[f"{modality}_nearest_mean_acc"] = nearest_mean_accuracy(
             train.x[modality], train.y, test.x[modality], test.y)
     job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))

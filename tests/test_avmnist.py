@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from reprolab.chapters import fusion
+from reprolab.chapters.fusion.jobs import samples
 from reprolab.data.datasets import avmnist
 from reprolab.data.download import ChecksumLock, digests, fetch_file
 from reprolab.data.fixtures import write_fixture
@@ -17,6 +17,7 @@ from reprolab.data.prepare import prepare_dataset
 from reprolab.data.sources import RemoteFile
 from reprolab.engine import fit_normalizer
 from reprolab.errors import DataError
+from reprolab.kinds import Job
 from reprolab.registry import Variant
 
 
@@ -65,7 +66,10 @@ def test_prepare_keeps_signed_float_images_and_uint8_audio(raw):
 def test_models_see_raw_over_255_and_the_sample_grid_shows_signed_images(raw, tmp_path):
     prepare_dataset("avmnist", raw, tmp_path / "prepared")
     variant = Variant("fusion", "data", "samples", {"n_samples": 6, "validation_size": 10})
-    metrics = fusion.samples(variant, tmp_path / "prepared", tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    metrics = samples(Job(variant, {"prepared": tmp_path / "prepared"},
+                          {"metrics": tmp_path / "out" / "metrics.json",
+                           "samples": tmp_path / "out" / "samples.png"}))
     assert (tmp_path / "out" / "samples.png").stat().st_size
     assert -1 < metrics["image_mean"] < 1 and 0 <= metrics["audio_mean"] <= 1
     train = torch.load(tmp_path / "prepared" / "train.pt", weights_only=True)["x"]

@@ -5,6 +5,7 @@ import torch
 import yaml
 from conftest import REPO
 
+from reprolab.engine.optim import make_optimizer
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import resolve
 
@@ -69,3 +70,19 @@ def test_config_default_audio_cnn_is_the_seeds_and_the_pooled_one_a_named_varian
     pooled = resolve(config, "audio", "spectrogram_cnn", "cnn_pooled").params
     assert cnn["model"] == pooled["model"] == "audio_cnn"
     assert not cnn.get("model_options", {}).get("pool") and pooled["model_options"] == {"pool": True}
+
+
+def test_multibench_concat_clips_gradients_at_8_as_multibench_does():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    variant = resolve(config, "fusion", "models", "multibench_concat")
+    assert variant.params["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0001, "clip_grad_norm": 8.0}
+    assert "clip_grad_norm" not in resolve(config, "fusion", "models", "early_fusion").params["optimizer"]
+    model = build_model("multibench_concat")
+    optimizer = make_optimizer(model, variant.params["optimizer"])
+    x = {"image": torch.randn(4, 1, 28, 28) * 100, "audio": torch.randn(4, 1, 112, 112) * 100}
+    torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 2, 3])).mul(1e4).backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer.step()
+    grads = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert grads.norm() == pytest.approx(8.0, rel=1e-4)
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))

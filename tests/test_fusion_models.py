@@ -75,7 +75,8 @@ def test_config_default_audio_cnn_is_the_seeds_and_the_pooled_one_a_named_varian
 def test_multibench_concat_clips_gradients_at_8_as_multibench_does():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     variant = resolve(config, "fusion", "models", "multibench_concat")
-    assert variant.params["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0001, "clip_grad_norm": 8.0}
+    assert variant.params["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0001,
+                                           "clip_grad_norm": 8.0}
     assert "clip_grad_norm" not in resolve(config, "fusion", "models", "early_fusion").params["optimizer"]
     model = build_model("multibench_concat")
     optimizer = make_optimizer(model, variant.params["optimizer"])

@@ -25,7 +25,8 @@ def compare(a: Path, b: Path) -> tuple[int, list[str], set[str]]:
             continue
         left, right = json.loads(path.read_text()), json.loads(other.read_text())
         one_sided |= (left.keys() ^ right.keys()) - TIMINGS
-        changed = {k: (left[k], right[k]) for k in left.keys() & right.keys() - TIMINGS if left[k] != right[k]}
+        shared = left.keys() & right.keys() - TIMINGS
+        changed = {k: (left[k], right[k]) for k in shared if left[k] != right[k]}
         if changed:
             different.append(f"{path.relative_to(a)}: {changed}")
         else:

@@ -47,6 +47,8 @@ def _four_forms(part: ExperimentPart, results: dict[str, VariantResult]) -> None
 
 def _symmetry(part: ExperimentPart, results: dict[str, VariantResult]) -> None:
     """Hidden units after a zero initialisation stay equal: the table and what it means."""
+    if not any(r.variant.params.get("init") == "zero" for r in results.values()):
+        return
     rows = [Row([name, "zero" if r.variant.params.get("init") == "zero" else "random",
                  str(r.variant.params["hidden"][0]), str(int(r.metrics["distinct_hidden_units"])),
                  f"{r.metrics['hidden_spread']:.3g}", f"{r.metrics['test_acc']:.2f}"])

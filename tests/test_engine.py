@@ -205,3 +205,22 @@ def test_device_selection():
         assert select_device("auto").type == "cpu"
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             select_device("cuda")
+
+
+def test_large_splits_stay_stored_and_are_converted_per_batch_with_the_same_result(tmp_path, monkeypatch):
+    """Above RESIDENT_FLOAT_BYTES the splits stay uint8 on the device; the numbers do not change."""
+    from reprolab.engine.tasks import classification
+
+    _, resident = train_once(tmp_path / "resident", config(epochs=2))
+    monkeypatch.setattr(classification, "RESIDENT_FLOAT_BYTES", 1000)
+    converted = []
+    real = classification.Normalizer.forward
+    monkeypatch.setattr(classification.Normalizer, "forward",
+                        lambda self, x: converted.append(x.dtype) or real(self, x))
+    _, per_batch = train_once(tmp_path / "per_batch", config(epochs=2))
+    assert converted and set(converted) == {torch.uint8} and len(converted) > 3  # batch by batch
+    def timeless(history):
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+    assert timeless(per_batch.history) == timeless(resident.history)
+    assert per_batch.final["test_loss"] == resident.final["test_loss"]

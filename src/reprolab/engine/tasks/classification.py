@@ -15,7 +15,6 @@ from reprolab.engine.optim import make_optimizer, make_scheduler
 from reprolab.engine.runner import FitResult, TrainConfig, run_epochs
 from reprolab.engine.task import Task, optimizer_step
 
-
 # Splits whose float32 model inputs would take more than this stay as stored (uint8 images) on
 # the device and are converted batch by batch; smaller ones are converted once.
 RESIDENT_FLOAT_BYTES = 2 << 30

@@ -59,3 +59,17 @@ def test_weasyprint_missing_image_fails_the_pdf(tmp_path):
     with pytest.raises(ReportError, match="nope.png"):
         write_pdf('<html><body><img src="nope.png"></body></html>', tmp_path / "r.pdf", tmp_path)
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_report_building_blocks_import_no_chapter_and_chapters_never_import_the_loop():
+    """No import cycle: chapters use report.parts/generic; only the loop looks chapters up, by name."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reprolab.report.parts, reprolab.report.generic\n"
+            "assert not [m for m in sys.modules if m.startswith('reprolab.chapters')]\n"
+            "import reprolab.chapters.backprop.report, reprolab.chapters.mnist.report\n"
+            "import reprolab.chapters.cifar.report, reprolab.chapters.audio.report\n"
+            "import reprolab.chapters.fusion.report\n"
+            "assert 'reprolab.report.summary' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

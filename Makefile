@@ -24,7 +24,7 @@ install: $(BIN)/.installed
 # Needs uv (`pip install uv`, or UV=/path/to/uv). Keeps the locked versions that still fit;
 # add --upgrade (or --upgrade-package NAME) to move them.
 lock:
-	$(UV) pip compile pyproject.toml requirements.in --all-extras --generate-hashes \
+	$(UV) pip compile --quiet pyproject.toml requirements.in --all-extras --generate-hashes \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 report: install

@@ -1,12 +1,13 @@
-"""Samples/s of one training epoch of `cifar/cifar10/augmented`, with and without its augmentation.
+"""Samples/s of one training epoch of a `cifar/cifar10` variant, with and without its augmentation.
 
-The batched on-device augmentation (random crop 28 + flip) must cost little: the target is an
+The batched on-device augmentation (random crop 28 + flip; `--variant augmented_alt`: crop,
+rotation and colour jitter with kornia) must cost little: the target is an
 augmented epoch at >= 0.85x the samples/s of the same epoch with no augmentation at all (the
 model then centre-crops the 32x32 images itself). Synthetic CIFAR-sized uint8 images, CPU by
 default. A warm-up epoch on a few batches runs first (one-time costs: allocator, kernels); then
 each setting runs `--repeats` times, alternating, and the median epoch of each is reported.
 
-    python bench/cifar_augment.py [--images 10000] [--repeats 3] [--device cpu]
+    python bench/cifar_augment.py [--images 10000] [--repeats 3] [--device cpu] [--variant augmented]
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variant", default="augmented", help="a cifar10 variant with `augment`")
     args = parser.parse_args()
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    params = resolve(config, "cifar", "cifar10", "augmented").params
+    params = resolve(config, "cifar", "cifar10", args.variant).params
     gen = torch.Generator().manual_seed(0)
     train = Split(torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8, generator=gen),
                   torch.randint(0, 10, (args.images,), generator=gen))

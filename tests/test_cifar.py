@@ -99,17 +99,111 @@ def test_identical_images_get_different_augmentations():
         assert len(distinct) > 1, settings
 
 
-def test_rotation_and_jitter_keep_the_image_and_its_standardisation():
+LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    return (x * LUMA).sum(1, keepdim=True)
+
+
+def torchvision_jitter(x: torch.Tensor, brightness, contrast, saturation, order) -> torch.Tensor:
+    """torchvision's ColorJitter formulas (adjust_brightness/contrast/saturation), written out."""
+    steps = {0: lambda x: (x * brightness).clamp(0, 1),
+             1: lambda x: (x * contrast + luma(x).mean((2, 3), keepdim=True) * (1 - contrast)).clamp(0, 1),
+             2: lambda x: (x * saturation + luma(x) * (1 - saturation)).clamp(0, 1),
+             3: lambda x: x}  # hue: not used
+    for i in order:
+        x = steps[int(i)](x)
+    return x
+
+
+def test_colour_jitter_is_torchvisions_with_luma_grey_and_random_order():
+    torch.manual_seed(3)
+    x = torch.rand(64, 3, 28, 28)
+    jitter = make_augment({"color_jitter": 0.3}).jitter
+    orders = set()
+    for _ in range(8):
+        params = jitter.forward_parameters(x.shape)
+        out = jitter(x, params=params)
+        factors = [params[f"{k}_factor"].view(-1, 1, 1, 1) for k in ("brightness", "contrast", "saturation")]
+        for f in factors:  # one draw per image, uniform in [0.7, 1.3]
+            assert f.min() >= 0.7 and f.max() <= 1.3 and len(set(f.flatten().tolist())) == len(x)
+        torch.testing.assert_close(out, torchvision_jitter(x, *factors, params["order"]), atol=1e-5, rtol=0)
+        assert (out - x).abs().mean((1, 2, 3)).min() > 1e-3  # every image changed
+        orders.add(tuple(params["order"].tolist()))
+    assert len(orders) > 1  # a random order of the steps, as torchvision's
+
+
+def test_saturation_zero_gives_the_luma_weighted_grey():
+    torch.manual_seed(4)
+    x = torch.rand(8, 3, 16, 16)
+    jitter = make_augment({"color_jitter": 0.3}).jitter
+    params = jitter.forward_parameters(x.shape)
+    params["brightness_factor"].fill_(1)
+    params["contrast_factor"].fill_(1)
+    params["saturation_factor"].fill_(0)
+    out = jitter(x, params=params)
+    grey = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    for c in range(3):
+        torch.testing.assert_close(out[:, c], grey, atol=1e-5, rtol=0)
+    assert (out[:, 0] - x.mean(1)).abs().max() > 0.05  # not the plain channel mean
+
+
+def test_rotation_turns_each_image_by_its_own_angle_about_its_centre():
+    torch.manual_seed(5)
+    n, size, r = 32, 29, 10  # a bright 3x3 square `r` right of the centre (14, 14)
+    x = torch.zeros(n, 3, size, size)
+    x[:, :, 13:16, 13 + r:16 + r] = 1
+    rotation = make_augment({"rotation": 20}).rotation
+    params = rotation.forward_parameters(x.shape)
+    out = rotation(x, params=params)
+    angles = params["degrees"]
+    assert angles.abs().max() <= 20 and len(set(angles.tolist())) == n  # one draw per image
+    for i in range(n):
+        rows, cols = out[i, 0].nonzero(as_tuple=True)
+        row, col = rows.float().mean(), cols.float().mean()
+        a = torch.deg2rad(angles[i])
+        # counter-clockwise for a positive angle, as torchvision's (rows grow downwards)
+        assert abs(row - (14 - r * a.sin())) <= 1 and abs(col - (14 + r * a.cos())) <= 1, (i, angles[i])
+        assert set(out[i].unique().tolist()) <= {0.0, 1.0}  # nearest pixel, as torchvision's default
+    ones = rotation(torch.ones(n, 3, size, size), params=params)
+    tilted = angles.abs() > 5
+    assert (ones[tilted][:, :, 0, 0] == 0).all()  # corners fill with black
+    assert (ones[:, :, 14, 14] == 1).all()
+
+
+def test_rotation_and_jitter_change_the_image_and_keep_its_standardisation():
     torch.manual_seed(2)
     raw = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
     normalizer = Normalizer.fit(raw, 1 / 255, standardize=True)
     x = normalizer(raw)
-    out = make_augment({"color_jitter": 0.3}, normalizer)(x)
-    pixels = out * normalizer.std + normalizer.mean
-    assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5  # jitter ran on [0, 1] values
-    assert out.shape == x.shape
-    zero_rotation = make_augment({"rotation": 1e-9})(x)
+    for settings in ({"color_jitter": 0.3}, {"rotation": 20}, {"rotation": 20, "color_jitter": 0.3}):
+        out = make_augment(settings, normalizer)(x)
+        assert out.shape == x.shape
+        pixels = out * normalizer.std + normalizer.mean
+        assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5, settings  # on [0, 1] values
+        changed = (out - x).abs().mean((1, 2, 3)) > 0.1
+        assert changed.sum() >= 12, settings  # (a rotation by less than 1 degree may change nothing)
+    zero_rotation = make_augment({"rotation": 1e-9}, normalizer)(x)
     torch.testing.assert_close(zero_rotation, x, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("variant", ["augmented", "augmented_alt"])
+def test_augmentation_is_deterministic_under_the_seed(variant):
+    settings = resolve(yaml.safe_load((REPO / "config.yaml").read_text()), "cifar", "cifar10",
+                       variant).params["augment"]
+    gen = torch.Generator().manual_seed(0)
+    raw = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    normalizer = Normalizer.fit(raw, 1 / 255, standardize=True)
+    x = normalizer(raw)
+
+    def run(seed):
+        torch.manual_seed(seed)
+        augment = make_augment(settings, normalizer)
+        return torch.cat([augment(x), augment(x)])
+
+    assert torch.equal(run(7), run(7))
+    assert not torch.equal(run(7), run(8))
 
 
 def test_augment_settings_are_checked():

@@ -1,24 +1,28 @@
 """Data augmentation batched on the device, with per-sample randomness (variant key `augment`).
 
-Each training batch is augmented as one tensor: random crops by gathering per-sample windows,
-flips with `torch.where`, rotations with one `affine_grid`/`grid_sample` call, colour jitter with
-per-sample factors. No per-sample Python loop, no PIL, no CPU round trip on a GPU.
+Each training batch is augmented as one tensor, one random draw per image: random crops by
+gathering per-sample windows, flips with `torch.where`, rotation and colour jitter with kornia's
+batched augmentations. No per-sample Python loop, no PIL, no CPU round trip on a GPU (kornia
+draws the few per-image parameters on the CPU, from the same seeded generator). Labels are not
+touched: only the inputs go through.
 
 `augment: {crop: 28, hflip: true, rotation: 20, color_jitter: 0.3}` (every key optional):
 - `crop`: random `crop` x `crop` window (the model centre-crops test images, see `cifar_cnn`);
 - `hflip`: horizontal flip with probability 1/2;
-- `rotation`: rotation by an angle uniform in [-rotation, rotation] degrees (zero fill);
-- `color_jitter`: brightness, contrast and saturation factors uniform in [1 - j, 1 + j],
-  applied to the [0, 1] pixel values (the standardisation is undone, then redone).
+- `rotation`: torchvision's `RandomRotation(rotation)`: an angle uniform in [-rotation, rotation]
+  degrees about the centre, nearest pixel, black fill;
+- `color_jitter`: torchvision's `ColorJitter(j, j, j)` (kornia's `ColorJitter`, not `ColorJiggle`):
+  brightness, contrast and saturation factors uniform in [1 - j, 1 + j], applied in a random
+  order (one order per batch), contrast and saturation blended with the luma-weighted grey
+  0.299 R + 0.587 G + 0.114 B, each step clamped to [0, 1].
+Rotation and jitter run on the [0, 1] pixel values: the standardisation is undone, then redone.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
+from kornia.augmentation import ColorJitter, RandomRotation
 from torch import nn
-from torch.nn import functional as F
 
 from reprolab.errors import ConfigError
 
@@ -45,33 +49,21 @@ def random_hflip(x: torch.Tensor) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-def random_rotation(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Each image rotated about its centre by its own angle in [-degrees, degrees]."""
-    angle = (torch.rand(len(x), device=x.device) * 2 - 1) * math.radians(degrees)
-    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+def random_rotation(degrees: float) -> RandomRotation:
+    """torchvision's `RandomRotation(degrees)`, batched: one angle per image, always applied."""
+    return RandomRotation(degrees, resample="nearest", p=1.0)
 
 
-def color_jitter(x: torch.Tensor, strength: float) -> torch.Tensor:
-    """Per-image brightness, contrast and saturation factors in [1 - strength, 1 + strength]."""
-    def factor():
-        return 1 + (torch.rand(len(x), 1, 1, 1, device=x.device) * 2 - 1) * strength
-
-    x = x * factor()
-    gray = x.mean(1, keepdim=True)
-    x = gray.mean((2, 3), keepdim=True) + (x - gray.mean((2, 3), keepdim=True)) * factor()
-    gray = x.mean(1, keepdim=True)
-    x = gray + (x - gray) * factor()
-    return x.clamp(0, 1)
+def color_jitter(strength: float) -> ColorJitter:
+    """torchvision's `ColorJitter(strength, strength, strength)`, batched: factors per image."""
+    return ColorJitter(brightness=strength, contrast=strength, saturation=strength, p=1.0)
 
 
 class Augment:
     """The configured augmentations, applied to a batch of normalised inputs.
 
     `normalizer` (the variant's `Normalizer`) tells how to undo the standardisation for the
-    colour jitter; it is read at call time, so it may be moved to the device afterwards.
+    rotation and colour jitter; it is read at call time, so it may be moved to the device afterwards.
     """
 
     def __init__(self, settings: dict, normalizer: nn.Module | None = None):
@@ -80,6 +72,8 @@ class Augment:
             raise ConfigError(f"unknown augment keys {sorted(unknown)}; known: {', '.join(KEYS)}")
         self.settings = dict(settings)
         self.normalizer = normalizer
+        self.rotation = random_rotation(float(settings["rotation"])) if settings.get("rotation") else None
+        self.jitter = color_jitter(float(settings["color_jitter"])) if settings.get("color_jitter") else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         s = self.settings
@@ -87,12 +81,13 @@ class Augment:
             x = random_crop(x, int(s["crop"]))
         if s.get("hflip"):
             x = random_hflip(x)
-        if s.get("rotation"):
-            x = random_rotation(x, float(s["rotation"]))
-        if s.get("color_jitter"):
+        if self.rotation is not None or self.jitter is not None:
             mean, std = (getattr(self.normalizer, "mean", None), getattr(self.normalizer, "std", None))
             pixels = x if mean is None else x * std + mean
-            pixels = color_jitter(pixels, float(s["color_jitter"]))
+            if self.rotation is not None:
+                pixels = self.rotation(pixels)
+            if self.jitter is not None:
+                pixels = self.jitter(pixels)
             x = pixels if mean is None else (pixels - mean) / std
         return x
 

@@ -102,7 +102,8 @@ def dvc(*args: str, cwd: Path) -> str:
 def jobs_run(output: str) -> Counter:
     """Snakemake's finished jobs in a `dvc repro` output, by rule (target rules excluded)."""
     rules = Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", output))
-    rules.pop("datasets", None)
+    for target in ("datasets", "assets"):
+        rules.pop(target, None)
     return rules
 
 

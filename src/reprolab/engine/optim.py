@@ -25,11 +25,12 @@ def make_optimizer(model: nn.Module, settings: dict) -> torch.optim.Optimizer:
     Modules are named by their dotted path in `model.named_modules()`.
     """
     settings = dict(settings)
-    name = settings.pop("name")
+    name = settings.pop("name", None)
     frozen, groups = settings.pop("frozen", []), settings.pop("groups", [])
     clip = settings.pop("clip_grad_norm", None)
     if name not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"optimizer name {name!r} is not one of {', '.join(OPTIMIZERS)}; set "
+                          "`optimizer: {name: ...}` in the variant or its experiment's defaults")
     frozen_ids = set()
     for module in frozen:
         for p in _module(model, module, "frozen").parameters():

@@ -250,3 +250,36 @@ def test_device_selection():
         assert select_device("auto").type == "cpu"
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             select_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA GPU: bf16 autocast and channels-last images are used only there")
+def test_a_cuda_epoch_uses_bf16_and_channels_last_and_matches_the_cpu(tmp_path):
+    """One epoch of a small colour CNN on CUDA: every convolution sees channels-last inputs and
+    gives bf16 outputs (training and evaluation), the loss is finite and close to the CPU's."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(256) % 10
+    x = (torch.rand(256, 3, 16, 16, generator=g) * 60).to(torch.uint8)
+    x[torch.arange(256), y % 3, y, :] = 255  # a learnable stripe per class
+    data = Split(x, y)
+
+    def one_epoch(device):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                    torch.nn.Flatten(), torch.nn.Linear(8 * 7 * 7, 10))
+        seen = []  # (input is channels-last, output dtype) of every call of the convolution
+        model[0].register_forward_hook(lambda _, args, out: seen.append(
+            (args[0].is_contiguous(memory_format=torch.channels_last), out.dtype)))
+        cfg = config(epochs=1, optimizer={"name": "sgd", "lr": 0.02}, scheduler=None)
+        result = fit(model, data[:192], data[192:], cfg, tmp_path / device, device=torch.device(device),
+                     transform=fit_normalizer(data[:192].x, standardize=True))
+        return model, result.final, seen
+
+    model, cuda, seen = one_epoch("cuda")
+    assert len(seen) == 6 + 1 and set(seen) == {(True, torch.bfloat16)}  # 6 batches, one evaluation
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    _, cpu, seen_on_cpu = one_epoch("cpu")
+    assert set(seen_on_cpu) == {(False, torch.float32)}
+    assert math.isfinite(cuda["train_loss"]) and math.isfinite(cuda["test_loss"])
+    assert cuda["train_loss"] == pytest.approx(cpu["train_loss"], abs=0.1)
+    assert cuda["test_loss"] == pytest.approx(cpu["test_loss"], abs=0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -54,6 +55,22 @@ def full_plan(tmp_path_factory) -> list[str]:
     return [block for block in out.split("\n\n") if re.search(r"^(?:local)?rule \w+:", block, re.M)]
 
 
+@pytest.fixture(scope="session")
+def full_plan_params(tmp_path_factory) -> list[dict]:
+    """The full-scale run's jobs with the params their scripts will get ({rule, wildcards, params}).
+
+    A dry-run prints no params: `tests/plan_params.py` builds the same DAG through Snakemake's API.
+    """
+    clean = copy_repo(tmp_path_factory.mktemp("plan_params") / "repo")
+    out = clean / "planned.json"
+    env = {**os.environ, "PYTHONPATH": str(clean / "src"), "REPROLAB_PRESET": ""}
+    result = subprocess.run([sys.executable, str(REPO / "tests" / "plan_params.py"), "report", str(out)],
+                            cwd=clean, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"planning the full run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return json.loads(out.read_text())
+
+
 def job_rule(block: str) -> str:
     """The rule of one job block of a dry-run."""
     return re.search(r"^(?:local)?rule (\w+):", block, re.M).group(1)
@@ -70,5 +87,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "smoke_run" in item.fixturenames:
             item.add_marker(pytest.mark.e2e)
-        elif "full_plan" in item.fixturenames or item.module.__name__.endswith("test_dag"):
+        elif ({"full_plan", "full_plan_params"} & set(item.fixturenames)
+              or item.module.__name__.endswith("test_dag")):
             item.add_marker(pytest.mark.dag)

@@ -37,13 +37,15 @@ def test_nearest_mean_separates_separable_classes():
     assert nearest_mean_accuracy(x, y, x, y, chunk=7) == 100.0
 
 
-def test_full_plan_has_every_audio_and_fusion_variant_at_full_scale(full_plan):
+def test_full_plan_has_every_audio_and_fusion_variant_at_full_scale(full_plan, full_plan_params):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     text = "\n".join(full_plan)
+    epochs = {job["wildcards"]["id"]: job["params"]["variant"]["params"]["epochs"]
+              for job in full_plan_params if job["rule"] == "train"}  # as the jobs will get them
     for v in variants(config, "audio") + variants(config, "fusion"):
         assert f"results/{v.id}/metrics.json" in text, v.id
         if v.kind == "train":
-            assert v.params["epochs"] == 30
+            assert epochs[v.id] == 30, v.id
     downloads = {job_wildcards(job)["dataset"] for job in full_plan if job_rule(job) == "download_dataset"}
     assert {"fsdd", "avmnist"} <= downloads
 

@@ -35,6 +35,35 @@ def test_training_jobs_take_the_gpu_unless_pinned_to_the_cpu(full_plan):
     assert cpu_jobs and not any("gpu=1" in job for job in cpu_jobs)
 
 
+def test_training_jobs_run_with_the_full_epochs(full_plan, full_plan_params):
+    """The epochs every job of the full run will train for, read from the plan, not from config.yaml.
+
+    A dry-run does not print params, so `full_plan_params` builds the same DAG through Snakemake's
+    API and evaluates each job's params: `variant` is the object the job's script receives, resolved
+    from the config as the Snakefile merged it (preset, checks). Its jobs are the dry-run's.
+    """
+    def jobs(pairs):
+        return sorted((rule, sorted(wildcards.items())) for rule, wildcards in pairs)
+
+    assert jobs((job["rule"], job["wildcards"]) for job in full_plan_params) == \
+        jobs((job_rule(block), job_wildcards(block)) for block in full_plan)
+    epochs = {}  # (rule, variant id) -> the epochs its job(s) will train for
+    for job in full_plan_params:
+        variant = job["params"].get("variant")
+        if job["rule"] != "aggregate_seeds" and variant and "epochs" in variant["params"]:
+            epochs.setdefault((job["rule"], job["wildcards"]["id"]), set()).add(variant["params"]["epochs"])
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    catalogue = {v.id: v.params["epochs"] for v in variants(config) if "epochs" in v.params}
+    assert config["max_epochs"] is None  # config.yaml as written: the catalogue's own counts
+    assert {i: n for (_, i), n in epochs.items()} == {i: {n} for i, n in catalogue.items()}
+    assert len([key for key in epochs if key[0] == "train"]) == len(variants(config, kind="train"))
+    for name in ("baseline", "augmented", "batchnorm"):
+        assert epochs["train", f"cifar/cifar10/{name}"] == {100}
+    assert epochs["train", "fusion/models/early_fusion"] == {30}
+    assert epochs["train", "audio/spectrogram_cnn/cnn"] == {30}
+    assert epochs["scratch", "backprop/circle/manual"] == {150}
+
+
 def test_every_variant_runs_under_the_rule_of_its_kind(full_plan):
     """One mechanism for all kinds: each variant's jobs are planned by its kind's rule."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from reprolab.engine import Normalizer, Split, TrainConfig, fit, fit_normalizer, select_device
-from reprolab.engine.tasks.classification import ClassificationTask
+from reprolab.engine.tasks.classification import ClassificationTask, evaluate
 from reprolab.errors import ConfigError, TrainingError
 from reprolab.models import build_model
 from reprolab.registry import Variant
@@ -177,12 +177,57 @@ def test_nan_loss_stops_with_epoch_and_batch(tmp_path):
     assert not (tmp_path / "checkpoint.pt").exists()  # the poisoned epoch is not saved
 
 
-def test_best_on_validation_is_kept(tmp_path):
+def test_test_metrics_are_those_of_the_best_epoch_on_validation(tmp_path):
+    """Validation peaks at epoch 1 while the test accuracy keeps rising: the final test metrics are
+    an evaluation of epoch 1's weights (trained again, alone), not the last epoch's."""
     data = toy_data()
-    result = fit(build_model("mlp"), data[:160], data[224:], config(keep_best=True), tmp_path,
-                 device=torch.device("cpu"), transform=fit_normalizer(data.x, False), val=data[160:224])
-    best = max(result.history, key=lambda row: row["val_acc"])
-    assert result.final["best_epoch"] == best["epoch"]
+    train, test = data[:160], data[224:]
+    val = Split(data.x[160:224], (data.y[160:224] + 1) % 10)  # labels shifted: learning hurts
+    transform = fit_normalizer(train.x, standardize=True)
+
+    def train_for(epochs):
+        torch.manual_seed(0)
+        model = build_model("mlp")
+        cfg = config(epochs=epochs, keep_best=True, optimizer={"name": "sgd", "lr": 0.02})
+        return model, fit(model, train, test, cfg, tmp_path / f"{epochs}", device=torch.device("cpu"),
+                          transform=transform, val=val)
+
+    model, result = train_for(4)
+    val_acc = [row["val_acc"] for row in result.history]
+    assert result.final["best_epoch"] == 1 and val_acc[0] > max(val_acc[1:])
+    assert result.final["val_acc"] == val_acc[0]
+    best_model, _ = train_for(1)
+    expected_loss, expected_acc = evaluate(best_model, Split(transform(test.x), test.y), 1000,
+                                           torch.device("cpu"))
+    assert (result.final["test_loss"], result.final["test_acc"]) == (expected_loss, expected_acc)
+    last = result.history[-1]
+    assert result.final["test_loss"] != last["test_loss"] and result.final["test_acc"] < last["test_acc"]
+    assert_same_state(model.state_dict(), best_model.state_dict())  # the model left is the best one
+
+
+def test_standardisation_statistics_come_from_the_training_rows_only(tmp_path):
+    """`train.run` stores in model.pt the mean and std of the training rows: not of the validation
+    rows cut from train.pt, and a test split of another distribution changes nothing."""
+    data = toy_data(120)
+    train_x = data.x[:80].clone()
+    train_x[64:] = 255  # the 16 validation rows (the tail of train.pt) are all white
+    params = {"model": "mlp", "epochs": 1, "batch_size": 16, "standardize": True, "validation_size": 16,
+              "keep_best": True, "optimizer": {"name": "sgd", "lr": 0.1}, "device": "cpu"}
+
+    def saved_normalizer(test_x, name):
+        prepared = tmp_path / name / "prepared"
+        prepared.mkdir(parents=True)
+        torch.save({"x": train_x, "y": data.y[:80]}, prepared / "train.pt")
+        torch.save({"x": test_x, "y": data.y[80:]}, prepared / "test.pt")
+        run(Variant("c", "e", "v", params), 0, prepared, tmp_path / name / "out")
+        return torch.load(tmp_path / name / "out" / "model.pt", weights_only=True)["normalizer"]
+
+    plain = saved_normalizer(data.x[80:], "plain")
+    inverted = saved_normalizer(255 - data.x[80:], "inverted")  # test images of another mean and std
+    rows = train_x[:64].float() / 255
+    assert plain["mean"].flatten().tolist() == pytest.approx([rows.mean().item()], rel=1e-6)
+    assert plain["std"].flatten().tolist() == pytest.approx([rows.std().item()], rel=1e-6)
+    assert torch.equal(plain["mean"], inverted["mean"]) and torch.equal(plain["std"], inverted["std"])
 
 
 def test_dict_inputs_are_batched_per_modality():
@@ -224,3 +269,36 @@ def test_large_splits_stay_stored_and_are_converted_per_batch_with_the_same_resu
 
     assert timeless(per_batch.history) == timeless(resident.history)
     assert per_batch.final["test_loss"] == resident.final["test_loss"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA GPU: bf16 autocast and channels-last images are used only there")
+def test_a_cuda_epoch_uses_bf16_and_channels_last_and_matches_the_cpu(tmp_path):
+    """One epoch of a small colour CNN on CUDA: every convolution sees channels-last inputs and
+    gives bf16 outputs (training and evaluation), the loss is finite and close to the CPU's."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(256) % 10
+    x = (torch.rand(256, 3, 16, 16, generator=g) * 60).to(torch.uint8)
+    x[torch.arange(256), y % 3, y, :] = 255  # a learnable stripe per class
+    data = Split(x, y)
+
+    def one_epoch(device):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                    torch.nn.Flatten(), torch.nn.Linear(8 * 7 * 7, 10))
+        seen = []  # (input is channels-last, output dtype) of every call of the convolution
+        model[0].register_forward_hook(lambda _, args, out: seen.append(
+            (args[0].is_contiguous(memory_format=torch.channels_last), out.dtype)))
+        cfg = config(epochs=1, optimizer={"name": "sgd", "lr": 0.02}, scheduler=None)
+        result = fit(model, data[:192], data[192:], cfg, tmp_path / device, device=torch.device(device),
+                     transform=fit_normalizer(data[:192].x, standardize=True))
+        return model, result.final, seen
+
+    model, cuda, seen = one_epoch("cuda")
+    assert len(seen) == 6 + 1 and set(seen) == {(True, torch.bfloat16)}  # 6 batches, one evaluation
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    _, cpu, seen_on_cpu = one_epoch("cpu")
+    assert set(seen_on_cpu) == {(False, torch.float32)}
+    assert math.isfinite(cuda["train_loss"]) and math.isfinite(cuda["test_loss"])
+    assert cuda["train_loss"] == pytest.approx(cpu["train_loss"], abs=0.1)
+    assert cuda["test_loss"] == pytest.approx(cpu["test_loss"], abs=0.1)

@@ -2,7 +2,9 @@
 
 import json
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -83,3 +85,19 @@ def test_pdf_embeds_the_figures(smoke_run):
 def test_second_run_has_nothing_to_do(smoke_run):
     out = snakemake("-n", "report", "--configfile", "presets/smoke.yaml", cwd=smoke_run).stdout
     assert "Nothing to be done" in out
+
+
+def test_report_fails_naming_a_missing_figure(smoke_run, tmp_path):
+    """A chapter figure is gone from a finished run, in a copy of it. Its folder is the declared
+    output, so Snakemake sees nothing amiss: the forced report alone runs, fails, names the file."""
+    work = tmp_path / "repo"
+    shutil.copytree(smoke_run, work, symlinks=True)  # keeps the times: everything stays up to date
+    figure = Path("results/cifar/figures/cifar10_test_acc.png")
+    (work / figure).unlink()
+    result = snakemake("report", "-R", "report", "--cores", "1", "--configfile", "presets/smoke.yaml",
+                       cwd=work, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert re.findall(r"^(?:local)?rule (\w+):", output, re.M) == ["report"]
+    assert "Error in rule report" in output
+    assert f"reprolab: figure {figure} is missing or empty" in output

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
+from matplotlib.patches import Ellipse, Polygon  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy.spatial import ConvexHull, QhullError  # noqa: E402
 
 DPI = 150
@@ -25,19 +26,29 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _epoch_axis(ax) -> None:
+    """Whole epochs only on the x axis."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+
+
 def curves(history: pd.DataFrame, path: Path, title: str) -> Path:
-    """Loss and accuracy per epoch, train and test (and validation when present)."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
+    """Loss above accuracy per epoch, train and test (and validation when present).
+
+    Sized to be read two per row on an A4 page; `title` is the figure's only title.
+    """
+    fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(4.6, 4.2), sharex=True, constrained_layout=True)
     for split, style in (("train", "-"), ("test", "--"), ("val", ":")):
         if f"{split}_loss" in history and history[f"{split}_loss"].notna().any():
             ax_loss.plot(history["epoch"], history[f"{split}_loss"], style, marker=".", label=split)
             ax_acc.plot(history["epoch"], history[f"{split}_acc"], style, marker=".", label=split)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_loss.set_ylabel("loss")
+    ax_acc.set_ylabel("accuracy (%)")
+    ax_loss.set_title(title, fontsize=9)
+    _epoch_axis(ax_acc)
+    ax_loss.legend(fontsize=8)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
     return _save(fig, path)
 
 
@@ -47,7 +58,9 @@ def overlay(histories: dict[str, pd.DataFrame], column: str, path: Path, title: 
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for i, (name, history) in enumerate(histories.items()):
         ax.plot(history["epoch"], history[column], marker=".", color=PALETTE(i % 10), label=name)
-    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.set(ylabel=ylabel, title=title)
+    ax.title.set_fontsize(10)
+    _epoch_axis(ax)
     ax.grid(alpha=0.3)
     if len(histories) > 4:  # many variants: the legend beside the axes, not over the curves
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -57,11 +70,15 @@ def overlay(histories: dict[str, pd.DataFrame], column: str, path: Path, title: 
 
 
 def embedding(points: np.ndarray, labels: np.ndarray, path: Path, title: str) -> Path:
-    """2-D embedding coloured by class, with per-class convex hulls and 2-sigma ellipses."""
-    fig, (ax_hull, ax_gmm) = plt.subplots(1, 2, figsize=(10, 4.6))
+    """2-D embedding coloured by class, with per-class convex hulls (lightly filled) and 2-sigma ellipses.
+
+    The points are larger when they are few (a smoke run's hundreds, a full run's thousands).
+    """
+    size = float(np.clip(4000 / max(len(points), 1), 3, 16))
+    fig, (ax_hull, ax_gmm) = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
     for ax, panel in ((ax_hull, "convex hulls"), (ax_gmm, "Gaussian ellipses (2 std)")):
-        ax.scatter(points[:, 0], points[:, 1], c=[PALETTE(int(c) % 10) for c in labels], s=3,
-                   alpha=0.6, linewidths=0)
+        ax.scatter(points[:, 0], points[:, 1], c=[PALETTE(int(c) % 10) for c in labels], s=size,
+                   alpha=0.7, linewidths=0)
         ax.set_title(panel, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -71,8 +88,8 @@ def embedding(points: np.ndarray, labels: np.ndarray, path: Path, title: str) ->
         if len(pts) >= 3:
             try:
                 hull = ConvexHull(pts)
-                loop = np.append(hull.vertices, hull.vertices[0])
-                ax_hull.plot(pts[loop, 0], pts[loop, 1], color=color, lw=1.2)
+                ax_hull.add_patch(Polygon(pts[hull.vertices], facecolor=(*color[:3], 0.08), edgecolor=color,
+                                          lw=1.2))
             except QhullError:
                 pass
         if len(pts) >= 2:
@@ -81,11 +98,12 @@ def embedding(points: np.ndarray, labels: np.ndarray, path: Path, title: str) ->
             angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
             width, height = 4 * np.sqrt(np.maximum(values[::-1], 0))
             ax_gmm.add_patch(Ellipse(mean, width, height, angle=angle, fill=False, color=color, lw=1.5))
-            ax_gmm.annotate(str(int(c)), mean, color=color, weight="bold", ha="center")
+            ax_gmm.annotate(str(int(c)), mean, color=color, weight="bold", ha="center", va="center",
+                            bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": color, "alpha": 0.8})
     handles = [plt.Line2D([], [], marker="o", ls="", color=PALETTE(int(c) % 10), label=str(int(c)))
                for c in np.unique(labels)]
-    fig.legend(handles=handles, loc="center right", title="class")
-    fig.suptitle(title)
+    fig.legend(handles=handles, loc="outside right center", title="class")
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 

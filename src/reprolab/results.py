@@ -42,6 +42,7 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
     histories = [pd.read_csv(Path(d) / "history.csv") for d in seed_dirs]
     history = pd.concat(histories).groupby("epoch", as_index=False).mean()
     history.to_csv(out_dir / "history.csv", index=False)
-    figures.curves(history, out_dir / "curves.png", f"{variant.id} (mean of {len(runs)} seed(s))")
+    seeds = "1 seed" if len(runs) == 1 else f"mean of {len(runs)} seeds"
+    figures.curves(history, out_dir / "curves.png", f"{variant.id} ({seeds})")
     (out_dir / "metrics.json").write_text(json.dumps(combined, indent=2))
     return combined

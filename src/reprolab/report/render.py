@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 import mimetypes
 from datetime import UTC
@@ -12,6 +13,8 @@ import jinja2
 
 from reprolab.errors import ReportError
 
+LONG_WORD = 24
+
 
 def embed(path: str | Path) -> str:
     """A figure as a data URI, so the HTML is one self-contained file; missing -> error."""
@@ -20,6 +23,43 @@ def embed(path: str | Path) -> str:
         raise ReportError(f"figure {path} is missing or empty; re-run the rule that makes it")
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def is_wide(path: str | Path) -> bool:
+    """A figure much wider than tall (two panels side by side, an image strip): it takes a whole row."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return width > 1.8 * height
+
+
+def has_long_word(text) -> bool:
+    """A cell with a word too long for a narrow column (a path, a hash): it may break anywhere."""
+    return any(len(word) > LONG_WORD for word in str(text).split())
+
+
+def numbered(chapters: list[dict]) -> list[dict]:
+    """A copy of the chapter summaries with numbers: chapter `n`, experiment `n.m`, and per chapter
+    its tables and figures `n.k` (a table: `{"number", "caption", "table"}` in `exp["numbered_tables"]`)."""
+    chapters = copy.deepcopy(chapters)
+    for n, chapter in enumerate(chapters, 1):
+        chapter["number"] = n
+        tables = figures = 0
+        for m, exp in enumerate(chapter["experiments"], 1):
+            exp["number"] = f"{n}.{m}"
+            captions = [(exp["setup"], f"{exp['title']}: setup of each variant"),
+                        (exp["results"], f"{exp['title']}: results")]
+            exp["numbered_tables"] = []
+            for table, caption in captions + [(t, t.get("title") or "") for t in exp["tables"]]:
+                if table:
+                    tables += 1
+                    exp["numbered_tables"].append({"number": f"{n}.{tables}", "caption": caption,
+                                                   "table": table})
+            for figure in exp["figures"]:
+                figures += 1
+                figure["number"] = f"{n}.{figures}"
+    return chapters
 
 
 class _Collect(logging.Handler):
@@ -36,6 +76,8 @@ def render_html(context: dict, templates_dir: Path) -> str:
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["embed"] = embed
+    env.tests["wide"] = is_wide
+    env.tests["long"] = has_long_word
     chapters_dir = Path(templates_dir) / "chapters"
     env.tests["chapter_template"] = lambda name: (chapters_dir / f"{name}.html.j2").exists()
     return env.get_template("base.html.j2").render(**context)
@@ -77,7 +119,7 @@ def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[
         "title": report["title"],
         "scale": scale,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "chapters": summaries,
+        "chapters": numbered(summaries),
         "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
     render(context, templates_dir, html_path, pdf_path)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy.spatial import ConvexHull, QhullError  # noqa: E402
 
 DPI = 150
@@ -32,9 +33,10 @@ def curves(history: pd.DataFrame, path: Path, title: str) -> Path:
         if f"{split}_loss" in history and history[f"{split}_loss"].notna().any():
             ax_loss.plot(history["epoch"], history[f"{split}_loss"], style, marker=".", label=split)
             ax_acc.plot(history["epoch"], history[f"{split}_acc"], style, marker=".", label=split)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_loss.set(xlabel="epoch (0: before training)", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch (0: before training)", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
@@ -47,7 +49,8 @@ def overlay(histories: dict[str, pd.DataFrame], column: str, path: Path, title: 
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for i, (name, history) in enumerate(histories.items()):
         ax.plot(history["epoch"], history[column], marker=".", color=PALETTE(i % 10), label=name)
-    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.set(xlabel="epoch (0: before training)", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if len(histories) > 4:  # many variants: the legend beside the axes, not over the curves
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))

@@ -91,8 +91,9 @@ def dropout_claims(results: dict[str, VariantResult]) -> list[Claim]:
             "main_4 (no dropout) overfits: its test loss rises over the last 4 epochs («on observe un "
             "surapprentissage pour le jeu de Test, la moyenne de loss étant en augmentation sur les 4 "
             "dernières époques»)", f"{SEED_000}, q. 4",
-            f"main_4's test loss rises over its last {rises} epoch(s) "
-            f"({' → '.join(f'{v:.4f}' for v in losses.iloc[-max(rises, 1) - 1:])})", rises >= 2))
+            (f"main_4's test loss rises over its last {rises} epoch(s)" if rises else
+             "main_4's test loss does not rise over its last epoch")
+            + f" ({' → '.join(f'{v:.4f}' for v in losses.iloc[-max(rises, 1) - 1:])})", rises >= 2))
     if {"main_1", "main_4"} <= results.keys():
         first = {n: first_epoch_losses(results[n]) for n in ("main_1", "main_4")}
         claims.append(Claim(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
@@ -11,10 +12,12 @@ from reprolab.chapters.backprop.jobs import (
     forward,
     hidden_symmetry,
     init_params,
+    run_scratch_seed,
     trainer,
 )
 from reprolab.data.datasets import circle
 from reprolab.errors import ConfigError
+from reprolab.registry import Variant
 
 
 @pytest.mark.parametrize("sizes, activation", [([2, 4, 2], "tanh"), ([30, 7, 5], "sigmoid"),
@@ -79,6 +82,33 @@ def test_zero_initialisation_keeps_hidden_units_equal():
         assert (symmetry["hidden_spread"] < 1e-6) == zero
 
 
+def test_scratch_history_starts_with_the_initial_weights(tmp_path):
+    """Epoch 0 evaluates the initial weights; the trained epochs are those of a loop without it."""
+    data = circle.prepare(None)
+    for split in ("train", "test"):
+        torch.save(data[split], tmp_path / f"{split}.pt")
+    params = {"kind": "scratch", "dataset": "circle", "method": "manual", "hidden": [4], "activation": "tanh",
+              "init_std": 0.3, "lr": 0.3, "batch_size": 10, "epochs": 3}
+    metrics = run_scratch_seed(Variant("backprop", "circle", "manual", params), 0, tmp_path, tmp_path / "out")
+    history = pd.read_csv(tmp_path / "out" / "history.csv")
+    assert history["epoch"].tolist() == [0, 1, 2, 3] and metrics["epochs"] == 3
+
+    step, predict, _ = trainer("manual", init_params([2, 4, 2], 0.3, seed=0), "tanh", lr=0.3)
+
+    def evaluate(split):
+        probs, y = predict(data[split]["x"]), data[split]["y"]
+        return cross_entropy(probs, y).item(), 100.0 * (probs.argmax(1) == y).float().mean().item()
+
+    assert evaluate("test") == (metrics["initial_loss"], metrics["initial_acc"])
+    assert evaluate("train") == tuple(history.loc[0, ["train_loss", "train_acc"]])
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        order = torch.randperm(200, generator=gen)
+        for start in range(0, 200, 10):
+            step(data["train"]["x"][order[start:start + 10]], data["train"]["y"][order[start:start + 10]])
+    assert evaluate("test") == (metrics["test_loss"], metrics["test_acc"])
+
+
 def test_circle_is_fixed_balanced_and_a_disc_inside_a_ring():
     first, second = circle.prepare(None), circle.prepare(None)
     for split in ("train", "test"):
@@ -103,3 +133,5 @@ def test_smoke_report_has_every_backprop_variant(smoke_run):
     assert "Symmetry of the hidden units" in html
     assert "first 200 training images" in html
     assert "the forms compute the same training" in html
+    assert "Train acc. (%): ours against the seed" in html and "after epoch 1" in html
+    assert "«La performance en initialisant la matrice des poids à 0" in html

@@ -1,3 +1,4 @@
+import copy
 import logging
 import math
 
@@ -5,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from reprolab.engine import Normalizer, Split, TrainConfig, fit, fit_normalizer, select_device
+from reprolab.engine import Normalizer, Split, TrainConfig, fit, fit_normalizer, runner, select_device
 from reprolab.engine.tasks.classification import ClassificationTask, evaluate
 from reprolab.errors import ConfigError, TrainingError
 from reprolab.models import build_model
@@ -40,8 +41,10 @@ def train_once(out_dir, cfg, model_name="dropout_cnn"):
 def test_training_learns_and_writes_history(tmp_path):
     _, result = train_once(tmp_path, config(epochs=4), "mlp")
     history = pd.read_csv(tmp_path / "history.csv")
-    assert list(history["epoch"]) == [1, 2, 3, 4]
-    assert history["lr"].iloc[1] == pytest.approx(0.45)  # the step schedule ran
+    assert list(history["epoch"]) == [0, 1, 2, 3, 4]  # 0: the model before any update
+    assert history["lr"].iloc[0] == history["lr"].iloc[1] == 0.5 and history["seconds"].iloc[0] == 0
+    assert history["lr"].iloc[2] == pytest.approx(0.45)  # the step schedule ran
+    assert result.final["epochs"] == 4
     assert result.final["test_acc"] > 50  # far above chance (10 %)
     assert (tmp_path / "checkpoint.pt").exists()
 
@@ -87,8 +90,19 @@ def test_resume_after_a_crash_gives_the_uninterrupted_result(tmp_path, monkeypat
         crash_at_call(patch, 6 + 3)  # the job dies in the second epoch (6 batches per epoch)
         with pytest.raises(KeyboardInterrupt):
             train_once(tmp_path / "b", cfg)
-    assert len(pd.read_csv(tmp_path / "b" / "history.csv")) == 1
-    model_b, resumed = train_once(tmp_path / "b", cfg)
+    assert pd.read_csv(tmp_path / "b" / "history.csv")["epoch"].tolist() == [0, 1]
+    evaluations = {"n": 0}
+    real_evaluate = ClassificationTask.evaluate
+
+    def counted(self, data, batch_size):
+        evaluations["n"] += 1
+        return real_evaluate(self, data, batch_size)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ClassificationTask, "evaluate", counted)
+        model_b, resumed = train_once(tmp_path / "b", cfg)
+    assert evaluations["n"] == 2  # the test split after epochs 2 and 3: epoch 0 is not evaluated again
+    assert [row["epoch"] for row in resumed.history] == [0, 1, 2, 3]
 
     assert resumed.final["train_samples_per_s"] > 0
     drop = {"train_samples_per_s"}
@@ -193,7 +207,7 @@ def test_test_metrics_are_those_of_the_best_epoch_on_validation(tmp_path):
                           transform=transform, val=val)
 
     model, result = train_for(4)
-    val_acc = [row["val_acc"] for row in result.history]
+    val_acc = [row["val_acc"] for row in result.history if row["epoch"] >= 1]  # epoch 0: untrained
     assert result.final["best_epoch"] == 1 and val_acc[0] > max(val_acc[1:])
     assert result.final["val_acc"] == val_acc[0]
     best_model, _ = train_for(1)
@@ -228,6 +242,69 @@ def test_standardisation_statistics_come_from_the_training_rows_only(tmp_path):
     assert plain["mean"].flatten().tolist() == pytest.approx([rows.mean().item()], rel=1e-6)
     assert plain["std"].flatten().tolist() == pytest.approx([rows.std().item()], rel=1e-6)
     assert torch.equal(plain["mean"], inverted["mean"]) and torch.equal(plain["std"], inverted["std"])
+
+
+def test_epoch_zero_is_never_the_best_epoch(tmp_path):
+    """Validation labels made of the untrained model's own predictions: epoch 0 scores 100 %."""
+    data = toy_data()
+    normalizer = fit_normalizer(data.x, False)
+    torch.manual_seed(0)
+    model = build_model("mlp")
+    with torch.no_grad():
+        guesses = copy.deepcopy(model).eval()(normalizer(data.x[160:224])).argmax(1)
+    result = fit(model, data[:160], data[224:], config(keep_best=True), tmp_path, device=torch.device("cpu"),
+                 transform=normalizer, val=Split(data.x[160:224], guesses))
+    initial, trained = result.history[0], result.history[1:]
+    assert initial["val_acc"] == 100 > max(row["val_acc"] for row in trained)
+    assert result.final["best_epoch"] == max(trained, key=lambda row: row["val_acc"])["epoch"] >= 1
+
+
+def test_epoch_zero_evaluates_the_untrained_model(tmp_path):
+    torch.manual_seed(0)
+    fresh = build_model("dropout_cnn")
+    untrained = copy.deepcopy(fresh)
+    data = toy_data()
+    normalizer = fit_normalizer(data.x, standardize=True)
+    result = fit(fresh, data[:192], data[192:], config(), tmp_path, device=torch.device("cpu"),
+                 transform=normalizer)
+    cpu = torch.device("cpu")
+    row = result.history[0]
+    for split, part in (("train", data[:192]), ("test", data[192:])):
+        loss, acc = evaluate(untrained, Split(normalizer(part.x), part.y), 1000, cpu)
+        assert (row[f"{split}_loss"], row[f"{split}_acc"]) == (loss, acc)
+    assert row["epoch"] == 0 and row["lr"] == 0.5 and row["seconds"] == 0
+    assert (result.final["initial_loss"], result.final["initial_acc"]) == (row["test_loss"], row["test_acc"])
+    assert pd.read_csv(tmp_path / "history.csv")["epoch"].tolist() == [0, 1, 2, 3]
+
+
+def test_epoch_zero_changes_no_later_number(tmp_path, monkeypatch):
+    """Dropout, batch norm, augmentation, a validation split, keep_best: epochs 1-N are the same bits
+    with the epoch-0 evaluation and without it (a stand-in row that evaluates nothing)."""
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", 96), ("test", 32)):
+        y = torch.arange(n) % 10
+        x = (torch.rand(n, 3, 32, 32, generator=g) * 80).to(torch.uint8)
+        x[torch.arange(n), y % 3, 4 + y, :] = 255
+        torch.save({"x": x, "y": y}, tmp_path / f"{split}.pt")
+    params = {"model": "cifar_cnn", "epochs": 2, "batch_size": 16, "standardize": True,
+              "model_options": {"input_size": 28, "batchnorm": True, "dropout": 0.5},
+              "augment": {"crop": 28, "hflip": True}, "validation_size": 16, "keep_best": True,
+              "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}, "device": "cpu"}
+    variant = Variant("c", "e", "v", params)
+    with_it = run(variant, 0, tmp_path, tmp_path / "with")
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "initial_row",
+                      lambda task, splits, batch_size: {"epoch": 0, "lr": task.lr(), "seconds": 0.0})
+        without = run(variant, 0, tmp_path, tmp_path / "without")
+    assert "initial_loss" in with_it and "initial_loss" not in without
+    varying = {"initial_loss", "initial_acc", "train_samples_per_s", "wall_time_s"}
+    assert {k: v for k, v in with_it.items() if k not in varying} == \
+        {k: v for k, v in without.items() if k not in varying}
+    h_with, h_without = (pd.read_csv(tmp_path / d / "history.csv").drop(columns="seconds").iloc[1:]
+                         for d in ("with", "without"))
+    pd.testing.assert_frame_equal(h_with, h_without, check_exact=True)
+    assert_same_state(*(torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"]
+                        for d in ("with", "without")))
 
 
 def test_dict_inputs_are_batched_per_modality():

@@ -29,18 +29,19 @@ def pdf_text(path, first=None, last=None):
 def test_mnist_chapter_has_one_result_row_per_variant(html):
     section = html.find("section", id="mnist")
     assert section is not None
-    first_cells = [row.find("td").get_text() for table in section.select("table.data")
-                   if table.find("th", string=re.compile("verdict|neighbourhood"))
-                   for row in table.select("tbody tr")]
+    first_cells = [row.find("td").get_text() for heading in section.find_all("h3", string="Results")
+                   for row in heading.find_next_sibling("table").select("tbody tr")]
     assert sorted(first_cells) == sorted(MNIST_VARIANTS)
 
 
 def test_reference_column_and_verdicts(html):
     keras = html.find("section", id="mnist-keras_style")
     text = keras.get_text()
-    for reference in ("92.43", "97.88", "99.14"):
+    for reference in ("92.43", "97.88", "99.14", "0.0831", "0.0272"):
         assert reference in text
     assert "n/a (smoke scale)" in text
+    assert "Test loss: ours against the seed's number" in text
+    assert "Before training (epoch 0)" in text
 
 
 def test_every_figure_is_embedded(html, smoke_run):
@@ -53,6 +54,8 @@ def test_observations_are_computed(html):
     notes = html.find("section", id="mnist-dropout_split").select("ul.observations li")
     assert any("train/test accuracy gap" in li.get_text() for li in notes)
     assert any("main_2" in li.get_text() and "main_1" in li.get_text() for li in notes)
+    tables = html.find("section", id="mnist-dropout_split").get_text()
+    assert "The effect of dropout" in tables and "The seed's statements (seed 000, ex. 1)" in tables
 
 
 def test_provenance_appendix(html, smoke_run):

@@ -29,7 +29,7 @@ def _save(fig, path: Path) -> Path:
 def _epoch_axis(ax) -> None:
     """Whole epochs only on the x axis."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch (0: before training)")
 
 
 def curves(history: pd.DataFrame, path: Path, title: str) -> Path:

@@ -88,6 +88,8 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
                "device": device.type, "device_name": device_name(device),
                "torch_threads": torch.get_num_threads(),
                "wall_time_s": time.perf_counter() - tic}
+    if task == "classification":
+        metrics["n_classes"] = int(torch.cat([train.y, test.y]).max()) + 1
     if params.get("confusion_matrix") and task == "classification":
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -2,7 +2,8 @@
 
 Data lives on the device as tensors and is batched by index (no per-sample DataLoader). Each
 epoch seeds its own shuffling and dropout from `(seed, epoch)`, so a run resumed from its last
-checkpoint gives exactly the result of an uninterrupted one.
+checkpoint gives exactly the result of an uninterrupted one. The history starts with epoch 0: the
+initial model evaluated on every split before any update.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reprolab.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 2  # checkpoints of another layout are not resumed
+CHECKPOINT_VERSION = 3  # checkpoints of another layout are not resumed (3: histories start at epoch 0)
 
 
 @dataclass
@@ -58,6 +59,8 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
                test: Split | None = None, val: Split | None = None) -> FitResult:
     """Train `task` on `train` for `cfg.epochs`, evaluating on `test` and `val` after each epoch.
 
+    Row 0 of the history is the initial model on every split (`initial_row`); it is not a
+    candidate for the best epoch, and the final metrics add its test metrics as `initial_*`.
     Writes `history.csv` (and `steps.csv` when the task logs its steps) and `checkpoint.pt` in
     `out_dir` after each epoch; resumes from the checkpoint when one made with the same
     fingerprint is there. With `cfg.keep_best` and `val`, the final model is the one of the
@@ -88,8 +91,13 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     n, bs = len(train), cfg.batch_size
     if n == 0:
         raise TrainingError(f"the training split is empty; check the dataset under {out_dir}")
+    if cfg.epochs < 1:
+        raise TrainingError(f"no epoch to train (epochs={cfg.epochs})")
     n_batches = math.ceil(n / bs)
     eval_bs = cfg.eval_batch_size if task.shuffle else bs  # ordered batches: the same in evaluation
+    if not history:
+        history.append(initial_row(task, {"train": train, "test": test, "val": val}, eval_bs))
+        _write_csv(history, columns, history_path)
     train_seconds = 0.0
     bar = tqdm(range(start_epoch, cfg.epochs), initial=start_epoch, total=cfg.epochs,
                desc=out_dir.as_posix()[-40:], unit="epoch", disable=None)
@@ -129,10 +137,8 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         _save_atomic({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
                       "history": history, "best": best, "fingerprint": cfg.fingerprint}, ckpt_path)
 
-    if not history:
-        raise TrainingError(f"no epoch to train (epochs={cfg.epochs})")
     last = history[-1]
-    final = {"epochs": len(history),
+    final = {"epochs": last["epoch"],
              **{k: last[k] for k in columns if k.startswith(("train_", "test_")) and k in last},
              "train_samples_per_s": n * (cfg.epochs - start_epoch) / train_seconds if train_seconds else None}
     if val is not None and cfg.keep_best and best["state"] is not None:
@@ -140,7 +146,22 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         if test is not None:
             final |= _prefixed("test", task.evaluate(test, eval_bs))
         final["best_epoch"], final[f"val_{metric}"] = best["epoch"], best["value"]
+    final |= {f"initial_{m}": history[0][f"test_{m}"] for m in task.metrics if f"test_{m}" in history[0]}
     return FitResult(history, final)
+
+
+def initial_row(task: Task, splits: dict[str, Split | None], batch_size: int) -> dict:
+    """Epoch 0: the untrained model evaluated (eval mode, whole splits) before any update.
+
+    It draws no random numbers from the generators training uses, so every later number is the
+    same with or without it.
+    """
+    row = {"epoch": 0}
+    for name, split in splits.items():
+        if split is not None:
+            row |= _prefixed(name, task.evaluate(split, batch_size))
+    log.info("epoch 0 (initial model)  %s", "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch"))
+    return row | {"lr": task.lr(), "seconds": 0.0}
 
 
 def _prefixed(split: str, metrics: dict[str, float]) -> dict[str, float]:

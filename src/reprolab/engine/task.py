@@ -38,9 +38,13 @@ class Task(ABC):
     def evaluate(self, data: Split, batch_size: int) -> dict[str, float]:
         """The `metrics` of the model on `data`."""
 
+    def lr(self) -> float:
+        """The learning rate the next epoch trains with (of the first optimizer's first group)."""
+        return next(iter(self.optimizers.values())).param_groups[0]["lr"]
+
     def end_epoch(self) -> float:
         """Step the schedulers; return the learning rate the epoch trained with."""
-        lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+        lr = self.lr()
         for scheduler in self.schedulers.values():
             scheduler.step()
         return lr

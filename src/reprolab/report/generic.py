@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
+
 import numpy as np
 
 from reprolab import figures
@@ -74,7 +78,7 @@ def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | No
         rows.append(Row([r.name, fmt(r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")),
                          fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—",
                          reference.text() if reference else "—",
-                         reference.citation() if reference else "—",
+                         reference.source_text() if reference else "—",
                          "—" if diff is None else f"{diff:+.2f}", status], status))
     label = ctx.primary.replace("_acc", " acc. (%)").replace("_", " ")
     return Table(["variant", label, label.replace("test", "train", 1), "seed's reference", "source",
@@ -85,3 +89,101 @@ def curves(results: dict[str, VariantResult]) -> list[Figure]:
     """The per-epoch curves of every variant that has a history."""
     return [Figure(r.file("curves.png"), f"{r.variant.id}: loss and accuracy per epoch")
             for r in results.values() if r.history is not None]
+
+
+# Per metric suffix: direction, tolerance (in units of `report.tolerance`) and digits shown. Losses are
+# compared on the scale the seeds print them, as percentages ("loss: 8.31%", seed 002 TP 2), so one
+# point of tolerance is 0.01 there. Metrics without a direction (parameter counts) get no verdict.
+METRIC_KINDS = {"acc": ("max", 1.0, 2), "loss": ("min", 0.01, 4)}
+EPOCH_METRIC = re.compile(r"epoch(\d+)_(\w+)")  # e.g. epoch1_test_acc: test_acc after epoch 1
+
+
+def metric_label(metric: str) -> str:
+    """`test_acc` -> "test acc. (%)", `epoch1_train_acc` -> "train acc. (%) after epoch 1"."""
+    epoch = EPOCH_METRIC.fullmatch(metric)
+    text = (epoch[2] if epoch else metric).replace("_acc", " acc. (%)").replace("_", " ")
+    return text + (f" after epoch {epoch[1]}" if epoch else "")
+
+
+def ours(result: VariantResult, metric: str) -> tuple[float | None, float | None]:
+    """Our value of a metric and its std across seeds: from metrics.json, or `epoch<k>_<column>`
+    read from the history (mean over seeds, no std)."""
+    if metric in result.metrics:
+        return result.metrics[metric], result.metrics.get(f"{metric}_std")
+    epoch, history = EPOCH_METRIC.fullmatch(metric), result.history
+    if epoch and history is not None and epoch[2] in history:
+        found = history.loc[history["epoch"] == int(epoch[1]), epoch[2]]
+        if len(found):
+            return float(found.iloc[0]), None
+    return None, None
+
+
+def reference_tables(results: dict[str, VariantResult], ctx: Context) -> list[Table]:
+    """Ours against the seed for each metric besides the primary one that the seed gives for some
+    variant (train accuracies, test losses, accuracies after epoch k): one table per metric."""
+    metrics = dict.fromkeys(ref.metric for refs in ctx.references.values() for ref in refs
+                            if ref.metric != ctx.primary and ref.metric.rsplit("_", 1)[-1] in METRIC_KINDS)
+    tables = []
+    for metric in metrics:
+        direction, scale, digits = METRIC_KINDS[metric.rsplit("_", 1)[-1]]
+        rows = []
+        for name, result in results.items():
+            if (reference := ctx.reference(name, metric)) is None:
+                continue
+            value, std = ours(result, metric)
+            status, diff = verdict(value, reference, ctx.tolerance * scale, ctx.smoke, direction)
+            rows.append(Row([name, fmt(value, std, digits), reference.text(), reference.source_text(),
+                             "—" if diff is None else f"{diff:+.{digits}f}", status], status))
+        if rows:
+            label = metric_label(metric)
+            columns = ["variant", label, "seed's reference", "source", "difference", "verdict"]
+            tables.append(Table(columns, rows, f"{label[0].upper()}{label[1:]}: ours against the seed's "
+                                               f"number (matches within {ctx.tolerance * scale:g})"))
+    return tables
+
+
+CHANCE_LOSS = 0.1  # relative distance to ln K under which the initial loss is "at chance"
+CHANCE_ACC = 5.0  # points from 100 / K under which the initial accuracy is "at chance"
+
+
+def initial_table(results: dict[str, VariantResult], ctx: Context) -> Table | None:
+    """Before any update (epoch 0): the test loss against ln K and the test accuracy against chance,
+    100 / K %, for the classifiers with K classes. A model that predicts uniformly sits at both."""
+    rows = []
+    for name, r in results.items():
+        m = r.metrics
+        if m.get("initial_loss") is None or not m.get("n_classes"):
+            continue
+        k, loss, acc = m["n_classes"], m["initial_loss"], m["initial_acc"]
+        at_chance = abs(loss - math.log(k)) <= CHANCE_LOSS * math.log(k) and abs(acc - 100 / k) <= CHANCE_ACC
+        status = "n/a (smoke scale)" if ctx.smoke else "matches" if at_chance else "differs"
+        rows.append(Row([name, str(k), fmt(loss, m.get("initial_loss_std"), 3), f"{math.log(k):.3f}",
+                         f"{loss - math.log(k):+.3f}", fmt(acc, m.get("initial_acc_std")), f"{100 / k:.1f}",
+                         f"{acc - 100 / k:+.2f}", status], status))
+    if not rows:
+        return None
+    return Table(["variant", "classes K", "initial test loss", "ln K", "difference", "initial test acc. (%)",
+                  "chance (%)", "difference", "verdict"], rows,
+                 f"Before training (epoch 0): test loss against ln K, test accuracy against 100 / K "
+                 f"(matches: within {CHANCE_LOSS:.0%} of ln K and {CHANCE_ACC:g} points of chance)")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of a seed, checked against our numbers."""
+
+    statement: str  # what the seed says, quoted or paraphrased
+    source: str  # e.g. "seed 000, ex. 1, q. 4"
+    ours: str  # our numbers, in words
+    holds: bool
+
+
+def claims_table(claims: list[Claim], ctx: Context, title: str) -> Table | None:
+    """The seed's statements beside our numbers, with whether each holds (not judged at smoke scale)."""
+    if not claims:
+        return None
+    rows = []
+    for claim in claims:
+        status = "n/a (smoke scale)" if ctx.smoke else "holds" if claim.holds else "does not hold"
+        rows.append(Row([claim.statement, claim.source, claim.ours, status], status))
+    return Table(["the seed says", "source", "ours", "verdict"], rows, title)

@@ -85,6 +85,10 @@ class Reference:
     def citation(self) -> str:
         return f"{self.source}, {self.section}" + (f" ({self.split})" if self.split else "")
 
+    def source_text(self) -> str:
+        """The citation and, where the seed is ambiguous, the note: a table's source cell."""
+        return self.citation() + (f"; {self.note}" if self.note else "")
+
 
 @dataclass(frozen=True)
 class VariantResult:
@@ -102,6 +106,11 @@ class VariantResult:
     def file(self, name: str) -> str:
         """The path of one of the variant's own files (a figure), as the report embeds it."""
         return str(self.folder / name)
+
+
+def trained_epochs(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of epochs 1..N: the history without epoch 0 (the model before any update)."""
+    return history[history["epoch"] >= 1]
 
 
 @dataclass

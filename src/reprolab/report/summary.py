@@ -1,9 +1,11 @@
 """Chapter summaries: one loop over the experiments, each built by its kind's summariser.
 
 For every experiment: the results table (ours against the seed's reference, by the
-experiment's primary metric), the curves, then the summariser registered for the experiment's
-kind (`reprolab.kinds`), then the chapter's own additions for that experiment, if its package
-has a `report` module with an `EXPERIMENTS` table. The result is a `ChapterPart`, saved as JSON.
+experiment's primary metric), the tables of the seed's other numbers (train accuracies, test
+losses...) and of the untrained models (epoch 0), the curves, then the summariser registered
+for the experiment's kind (`reprolab.kinds`), then the chapter's own additions for that
+experiment, if its package has a `report` module with an `EXPERIMENTS` table. The result is
+a `ChapterPart`, saved as JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from reprolab import kinds
 from reprolab.errors import ReportError
 from reprolab.registry import Variant, variants
-from reprolab.report.generic import curves, results_table
+from reprolab.report.generic import curves, initial_table, reference_tables, results_table
 from reprolab.report.parts import ChapterPart, Context, ExperimentPart, Reference, VariantResult
 
 DEFAULT_PRIMARY = {"metric": "test_acc", "direction": "max"}
@@ -63,7 +65,10 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
                       references=references.get(chapter, {}).get(exp_name, {}), figures_dir=Path(figures_dir))
         kind = kinds.get((exp_config.get("defaults") or {}).get("kind", "train"))
         part = ExperimentPart(exp_name, exp_config.get("title", exp_name), kind.name,
-                              results=results_table(results, ctx), figures=curves(results))
+                              results=results_table(results, ctx), figures=curves(results),
+                              tables=reference_tables(results, ctx))
+        if initial := initial_table(results, ctx):
+            part.tables.append(initial)
         kinds.resolve_function(kind.summarize)(part, results, ctx)
         if exp_name in additions:
             additions[exp_name](part, results, ctx)

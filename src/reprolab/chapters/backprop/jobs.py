@@ -170,26 +170,32 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
     x_train, x_test = flat_inputs(train["x"]), flat_inputs(test["x"])
     sizes = [x_train.shape[1], *p.get("hidden", []), int(train["y"].max()) + 1]
     init = init_params(sizes, float(p.get("init_std", 0.1)), seed, zero=p.get("init") == "zero")
-    step, predict, weights = trainer(p["method"], init, p.get("activation", "tanh"), float(p["lr"]))
+    bs, lr = int(p["batch_size"]), float(p["lr"])
+    step, predict, weights = trainer(p["method"], init, p.get("activation", "tanh"), lr)
     gen = torch.Generator().manual_seed(seed)
-    bs, history = int(p["batch_size"]), []
+
+    def row(epoch: int, seconds: float) -> dict:
+        """Loss and accuracy of the current weights on both whole splits."""
+        values = {"epoch": epoch}
+        for split, x, y in (("train", x_train, train["y"]), ("test", x_test, test["y"])):
+            probs = predict(x)
+            values[f"{split}_loss"] = cross_entropy(probs, y).item()
+            values[f"{split}_acc"] = 100.0 * (probs.argmax(1) == y).float().mean().item()
+        return values | {"lr": lr, "seconds": seconds}
+
+    history = [row(0, 0.0)]  # the initial weights, before any update (as the `train` kind's epoch 0)
     for epoch in range(int(p["epochs"])):
         epoch_tic = time.perf_counter()
         order = torch.randperm(len(x_train), generator=gen)
         for start in range(0, len(order), bs):
             idx = order[start:start + bs]
             step(x_train[idx], train["y"][idx])
-        row = {"epoch": epoch + 1}
-        for split, x, y in (("train", x_train, train["y"]), ("test", x_test, test["y"])):
-            probs = predict(x)
-            row[f"{split}_loss"] = cross_entropy(probs, y).item()
-            row[f"{split}_acc"] = 100.0 * (probs.argmax(1) == y).float().mean().item()
-        row.update(lr=float(p["lr"]), seconds=time.perf_counter() - epoch_tic)
-        history.append(row)
+        history.append(row(epoch + 1, time.perf_counter() - epoch_tic))
     pd.DataFrame(history).to_csv(out_dir / "history.csv", index=False)
     final = weights()
-    metrics = {"id": variant.id, "seed": seed, "epochs": len(history),
+    metrics = {"id": variant.id, "seed": seed, "epochs": history[-1]["epoch"],
                **{k: history[-1][k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")},
+               "initial_loss": history[0]["test_loss"], "initial_acc": history[0]["test_acc"],
                "params": sum(v.numel() for v in final.values()), **hidden_symmetry(final),
                "n_train": len(x_train), "n_test": len(x_test), "n_inputs": sizes[0], "n_classes": sizes[-1],
                "device": "cpu",
@@ -199,7 +205,7 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
         figures.decision_boundary(
             lambda grid: predict(torch.from_numpy(grid).float())[:, 1].numpy(),
             x_train.numpy(), train["y"].numpy(), out_dir / "boundary.png",
-            f"{variant.id}: epoch {len(history)}, train {metrics['train_acc']:.1f} %, "
+            f"{variant.id}: epoch {metrics['epochs']}, train {metrics['train_acc']:.1f} %, "
             f"test {metrics['test_acc']:.1f} %")
     return metrics
 

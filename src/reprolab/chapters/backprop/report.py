@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reprolab.registry import Variant
-from reprolab.report.generic import SETUP_COLUMNS, train_setup_row
+from reprolab.report.generic import SETUP_COLUMNS, Claim, claims_table, train_setup_row
 from reprolab.report.parts import Context, ExperimentPart, Figure, Row, Table, VariantResult, fmt
 
 METHODS = {"manual": "forward and backward by hand", "autograd": "loss.backward()",
@@ -41,8 +41,8 @@ def _four_forms(part: ExperimentPart, results: dict[str, VariantResult]) -> None
         + (": the forms compute the same training, to float rounding." if same
            else ": the forms do not compute the same training."))
     part.observations.append(
-        f"{first}: the test loss goes from {base['test_loss'].iloc[0]:.3f} after epoch 1 to "
-        f"{base['test_loss'].iloc[-1]:.3f} after epoch {len(base)}.")
+        f"{first}: the test loss goes from {base['test_loss'].iloc[0]:.3f} before training (epoch 0) to "
+        f"{base['test_loss'].iloc[-1]:.3f} after epoch {int(base['epoch'].iloc[-1])}.")
 
 
 def _symmetry(part: ExperimentPart, results: dict[str, VariantResult]) -> None:
@@ -109,3 +109,20 @@ def svm(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
         part.observations.append(
             f"The RBF kernel tests {rbf - lin:+.1f} points from the linear one ({rbf:.1f} vs {lin:.1f} %): "
             f"a line cannot separate a disc from the ring around it (chance is 50 %).")
+
+
+def mnist(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
+    """The seed's claim that the zero-initialised perceptron does as well as logistic regression."""
+    if not {"mlp_zero_init", "logreg_manual"} <= results.keys():
+        return
+    zero, logreg = (results[n].metrics["test_acc"] for n in ("mlp_zero_init", "logreg_manual"))
+    claim = Claim(
+        "The perceptron with every weight initialised to zero performs as the logistic regression of ex. 1 "
+        "(«La performance en initialisant la matrice des poids à 0 est égale à celle de la régression "
+        "linéaire»; the seed writes «linéaire» for its logistic regression)", "seed 002, TP 1, ex. 2",
+        f"test accuracy: mlp_zero_init {zero:.2f} %, logreg_manual {logreg:.2f} % ({zero - logreg:+.2f} "
+        f"points; equal within {ctx.tolerance:g})", abs(zero - logreg) <= ctx.tolerance)
+    part.tables.append(claims_table([claim], ctx, "The seed's statement against our numbers"))
+
+
+EXPERIMENTS = {"mnist": mnist}

@@ -6,7 +6,17 @@ from torch import nn
 
 from reprolab import figures
 from reprolab.models import build_model, count_parameters
-from reprolab.report.parts import Context, ExperimentPart, Figure, Reference, Row, Table, VariantResult
+from reprolab.report.generic import CHANCE_ACC, Claim, claims_table
+from reprolab.report.parts import (
+    Context,
+    ExperimentPart,
+    Figure,
+    Reference,
+    Row,
+    Table,
+    VariantResult,
+    trained_epochs,
+)
 
 # Each variant against the one it improves on (the seed's order of improvements).
 LADDER = {"normalized": "baseline", "augmented": "normalized", "augmented_alt": "augmented",
@@ -55,14 +65,18 @@ def network(part: ExperimentPart, reference: Reference | None) -> None:
 
 
 def cifar10(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
-    """All test-accuracy curves on one figure, best epochs, each step of the ladder, overfitting."""
-    histories = {name: r.history for name, r in results.items()}
-    path = figures.overlay(histories, "test_acc", ctx.figures_dir / "cifar10_test_acc.png",
+    """All test-accuracy curves on one figure, best epochs, each step of the ladder, overfitting.
+
+    Best and lowest are over the trained epochs 1-N: epoch 0 is the model before any update.
+    """
+    path = figures.overlay({name: r.history for name, r in results.items()}, "test_acc",
+                           ctx.figures_dir / "cifar10_test_acc.png",
                            "CIFAR-10: test accuracy of every variant", "test accuracy (%)")
     part.figures.insert(0, Figure(str(path), "All variants: test accuracy per epoch"))
+    histories = {name: trained_epochs(r.history) for name, r in results.items()}
     rows = []
     for name, r in results.items():
-        m, h = r.metrics, r.history
+        m, h = r.metrics, histories[name]
         best = h.loc[h["test_acc"].idxmax()]
         low = h.loc[h["test_loss"].idxmin()]
         rows.append(Row([name, f"{int(m['params']):,}", f"{m['test_acc']:.2f}", f"{best['test_acc']:.2f}",
@@ -70,19 +84,47 @@ def cifar10(part: ExperimentPart, results: dict[str, VariantResult], ctx: Contex
                          f"{m['train_acc'] - m['test_acc']:+.2f}"]))
     part.tables.append(Table(["variant", "parameters", "final test acc. (%)", "best test acc. (%)",
                               "best epoch", "epoch of lowest test loss", "train − test (points)"], rows,
-                             "Final and best test accuracy, epoch of the lowest test loss"))
+                             "Final and best test accuracy, epoch of the lowest test loss (epochs 1-N)"))
     for name, before in LADDER.items():
         if name in results and before in results:
             a, b = results[name].metrics["test_acc"], results[before].metrics["test_acc"]
             part.observations.append(f"{name}: {a:.2f} %, {a - b:+.2f} points from {before} ({b:.2f} %).")
     for name, h in histories.items():
-        low = int(h["test_loss"].idxmin())
+        low = int(h["test_loss"].to_numpy().argmin())
         rise = h["test_loss"].iloc[-1] - h["test_loss"].iloc[low]
         if low < len(h) - 1 and rise > 0:
             part.observations.append(
                 f"{name}: the test loss is lowest at epoch {int(h['epoch'].iloc[low])} "
                 f"({h['test_loss'].iloc[low]:.3f}) and ends {rise:.3f} higher: overfitting.")
+    claims = seed_claims(results, histories)
+    if table := claims_table(claims, ctx, "The seed's statements against our numbers"):
+        part.tables.append(table)
     network(part, ctx.reference("baseline", "params"))
+
+
+def seed_claims(results: dict[str, VariantResult], histories: dict) -> list[Claim]:
+    """Réponses 17 and 18 of seed 004: chance accuracy before training, the baseline's overfitting."""
+    claims = []
+    initial = {name: r.metrics["initial_acc"] for name, r in results.items() if "initial_acc" in r.metrics}
+    if initial:
+        claims.append(Claim(
+            "At the start of training the network classifies at random, about 1 in 10 («L'erreur au début de "
+            "la première époque correspond à l'erreur d'une classification aléatoire [...] au alentours de "
+            "1/10=0,1, ce qui est bien le cas»; the seed's «erreur» is the accuracy)",
+            "seed 004, TME 5-6, Réponse 17",
+            f"test accuracy at epoch 0: {min(initial.values()):.2f} to {max(initial.values()):.2f} % over "
+            f"{len(initial)} variant(s)", all(abs(acc - 10) <= CHANCE_ACC for acc in initial.values())))
+    if "baseline" in histories:
+        h = histories["baseline"]
+        low = int(h["test_loss"].to_numpy().argmin())
+        claims.append(Claim(
+            "The baseline overfits: the loss falls, then rises from epoch 12 («la loss diminue puis augmente "
+            "à partir de l'époque 12»; the seed writes «en train» but describes the test curve)",
+            "seed 004, TME 5-6, Réponse 18",
+            f"baseline: test loss lowest at epoch {int(h['epoch'].iloc[low])} of {int(h['epoch'].iloc[-1])} "
+            f"({h['test_loss'].iloc[low]:.3f}), final {h['test_loss'].iloc[-1]:.3f}",
+            low < len(h) - 1 and h["test_loss"].iloc[-1] > h["test_loss"].iloc[low]))
+    return claims
 
 
 EXPERIMENTS = {"cifar10": cifar10}

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = {"data", "features", "results", "report", "logs", "benchmarks", ".snakemake", ".venv", ".git",
@@ -36,6 +37,16 @@ def snakemake(*args: str, cwd: Path, env: dict | None = None,
     if check and result.returncode != 0:
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
+
+
+def toy_cifar(folder: Path) -> None:
+    """A prepared CIFAR-like dataset (96 train, 32 test uint8 images with a learnable stripe)."""
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", 96), ("test", 32)):
+        y = torch.arange(n) % 10
+        x = (torch.rand(n, 3, 32, 32, generator=g) * 80).to(torch.uint8)
+        x[torch.arange(n), y % 3, 4 + y, :] = 255
+        torch.save({"x": x, "y": y}, Path(folder) / f"{split}.pt")
 
 
 @pytest.fixture(scope="session")

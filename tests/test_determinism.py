@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import torch
 
-from tests.conftest import REPO
+from tests.conftest import REPO, toy_cifar
 
 TRAIN_IN_A_FRESH_PROCESS = """
 import json, sys, torch
@@ -28,15 +28,6 @@ params = {"kind": "train", "dataset": "toy", "model": "cifar_cnn", "epochs": 2, 
 metrics = train.run(Variant("c", "e", "v", params), 0, Path(sys.argv[1]), Path(sys.argv[2]))
 print(json.dumps(metrics))
 """
-
-
-def toy_cifar(folder):
-    g = torch.Generator().manual_seed(0)
-    for split, n in (("train", 96), ("test", 32)):
-        y = torch.arange(n) % 10
-        x = (torch.rand(n, 3, 32, 32, generator=g) * 80).to(torch.uint8)
-        x[torch.arange(n), y % 3, 4 + y, :] = 255
-        torch.save({"x": x, "y": y}, folder / f"{split}.pt")
 
 
 def test_two_fresh_processes_train_to_the_same_bits(tmp_path):

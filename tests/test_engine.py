@@ -12,6 +12,7 @@ from reprolab.errors import ConfigError, TrainingError
 from reprolab.models import build_model
 from reprolab.registry import Variant
 from reprolab.train import load_trained, run
+from tests.conftest import toy_cifar
 
 
 def toy_data(n=256, seed=0):
@@ -280,12 +281,7 @@ def test_epoch_zero_evaluates_the_untrained_model(tmp_path):
 def test_epoch_zero_changes_no_later_number(tmp_path, monkeypatch):
     """Dropout, batch norm, augmentation, a validation split, keep_best: epochs 1-N are the same bits
     with the epoch-0 evaluation and without it (a stand-in row that evaluates nothing)."""
-    g = torch.Generator().manual_seed(0)
-    for split, n in (("train", 96), ("test", 32)):
-        y = torch.arange(n) % 10
-        x = (torch.rand(n, 3, 32, 32, generator=g) * 80).to(torch.uint8)
-        x[torch.arange(n), y % 3, 4 + y, :] = 255
-        torch.save({"x": x, "y": y}, tmp_path / f"{split}.pt")
+    toy_cifar(tmp_path)
     params = {"model": "cifar_cnn", "epochs": 2, "batch_size": 16, "standardize": True,
               "model_options": {"input_size": 28, "batchnorm": True, "dropout": 0.5},
               "augment": {"crop": 28, "hflip": True}, "validation_size": 16, "keep_best": True,

@@ -16,11 +16,17 @@ from reprolab.errors import ReportError
 LONG_WORD = 24
 
 
-def embed(path: str | Path) -> str:
-    """A figure as a data URI, so the HTML is one self-contained file; missing -> error."""
+def figure_file(path: str | Path) -> Path:
+    """The figure's file, or a `ReportError` naming it when it is missing or empty."""
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         raise ReportError(f"figure {path} is missing or empty; re-run the rule that makes it")
+    return path
+
+
+def embed(path: str | Path) -> str:
+    """A figure as a data URI, so the HTML is one self-contained file; missing -> error."""
+    path = figure_file(path)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
@@ -29,7 +35,7 @@ def is_wide(path: str | Path) -> bool:
     """A figure much wider than tall (two panels side by side, an image strip): it takes a whole row."""
     from PIL import Image
 
-    with Image.open(path) as image:
+    with Image.open(figure_file(path)) as image:
         width, height = image.size
     return width > 1.8 * height
 

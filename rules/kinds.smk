@@ -21,7 +21,6 @@ def rule_name(kind_name, seen):
 _seen = {}
 for (_kind_name, _files), _members in job_groups().items():
     _kind = kinds.get(_kind_name)
-    _folder = "results/{id}/seed{seed}" if _kind.per_seed else "results/{id}"
     _job = "{id}/seed{seed}" if _kind.per_seed else "{id}"
 
     rule:
@@ -30,7 +29,7 @@ for (_kind_name, _files), _members in job_groups().items():
         input:
             unpack(lambda wc, kind=_kind: kind.inputs(variant_by_id(wc), config)),
         output:
-            **{kinds.output_name(f): f"{_folder}/{f}" for f in _files},
+            **kinds.output_patterns(_kind, _files),
         wildcard_constraints:
             id=ids_pattern(_members),
         params:

@@ -125,10 +125,16 @@ def resolve_function(dotted: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
+def output_patterns(kind: Kind, files: tuple[str, ...]) -> dict[str, str]:
+    """The outputs of a rule of `kind` writing `files`, by name, with `{id}` (and `{seed}`) wildcards."""
+    folder = paths.seed_dir("{id}", "{seed}") if kind.per_seed else paths.variant_dir("{id}")
+    return {output_name(name): f"{folder}/{name}" for name in files}
+
+
 def output_paths(kind: Kind, variant: Variant, seed: int | str | None = None) -> dict[str, str]:
-    """The declared output files of one job of `kind`, by name (the file's stem)."""
-    folder = paths.seed_dir(variant.id, seed) if kind.per_seed else paths.variant_dir(variant.id)
-    return {output_name(name): f"{folder}/{name}" for name in kind.output_files(variant)}
+    """The declared output files of one job of `kind`, by name."""
+    patterns = output_patterns(kind, kind.output_files(variant))
+    return {name: pattern.format(id=variant.id, seed=seed) for name, pattern in patterns.items()}
 
 
 def output_name(file_name: str) -> str:

@@ -2,15 +2,9 @@
 from pathlib import Path
 
 from reprolab.data.assets import fetch_asset
-from reprolab.data.download import ChecksumLock
+from reprolab.data.download import fetch_options
 from reprolab.job import job
 
 with job(snakemake):  # noqa: F821
-    data = snakemake.params.data  # noqa: F821
-    fetch_asset(
-        snakemake.wildcards.asset,  # noqa: F821
-        Path(snakemake.output.manifest).parent,  # noqa: F821
-        prestaged_dir=data["prestaged_dir"] and Path(data["prestaged_dir"]),
-        verify=data["verify"],
-        lock=ChecksumLock(Path(data["lock_file"])),
-    )
+    fetch_asset(snakemake.wildcards.asset, Path(snakemake.output.manifest).parent,  # noqa: F821
+                **fetch_options(snakemake.params.data))  # noqa: F821

@@ -153,3 +153,14 @@ def test_extract_refuses_path_escapes(tmp_path):
     with pytest.raises(DataError, match="unsafe member"):
         extract(archive, tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_fetch_options_come_from_the_data_config(tmp_path):
+    from reprolab.data.download import ChecksumLock, fetch_options
+
+    options = fetch_options({"prestaged_dir": str(tmp_path), "verify": "warn",
+                             "lock_file": str(tmp_path / "lock.json")})
+    assert options["prestaged_dir"] == tmp_path and options["verify"] == "warn"
+    assert isinstance(options["lock"], ChecksumLock) and options["lock"].path == tmp_path / "lock.json"
+    unstaged = fetch_options({"prestaged_dir": None, "verify": "strict", "lock_file": "x"})
+    assert unstaged["prestaged_dir"] is None

@@ -300,6 +300,12 @@ def fetch(files: tuple[RemoteFile, ...], dest_dir: Path, name: str, **options) -
     return [fetch_file(remote, Path(dest_dir), name, **options) for remote in files]
 
 
+def fetch_options(data: dict) -> dict:
+    """`fetch_file`'s options from config `data`: pre-staged folder, verification, the lock file."""
+    return {"prestaged_dir": data["prestaged_dir"] and Path(data["prestaged_dir"]),
+            "verify": data["verify"], "lock": ChecksumLock(Path(data["lock_file"]))}
+
+
 def fetch_dataset(dataset: str, dest_dir: Path, **options) -> list[FileRecord]:
     """Fetch every file of `dataset` into `dest_dir` and write its `manifest.json`."""
     records = fetch(files_of(dataset), dest_dir, dataset, **options)

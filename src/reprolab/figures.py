@@ -235,3 +235,16 @@ def sweep(table: pd.DataFrame, x: str, columns: list[str], path: Path, title: st
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
+
+
+def equation(tex: str, path: Path, fontsize: int = 13) -> Path:
+    """A display equation (matplotlib's mathtext, a subset of LaTeX) as an SVG with its text as
+    paths, so that it looks the same in the HTML and in the PDF."""
+    with plt.rc_context({"svg.fonttype": "path", "mathtext.fontset": "dejavuserif"}):
+        fig = plt.figure(figsize=(0.01, 0.01))
+        fig.text(0, 0, f"${tex}$", fontsize=fontsize)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="svg", bbox_inches="tight", pad_inches=0.04, transparent=True)
+        plt.close(fig)
+    return path

@@ -15,6 +15,7 @@ from reprolab.registry import Variant
 
 SUMMED = {"wall_time_s"}
 SUMMED_MATRICES = {"confusion"}
+KEPT = {"input_shape"}  # the same for every seed: taken from the first
 
 
 def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
@@ -23,6 +24,7 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
     runs = [json.loads((Path(d) / "metrics.json").read_text()) for d in seed_dirs]
     combined: dict = {"id": variant.id, "seeds": [r["seed"] for r in runs],
                       "device": runs[0]["device"], "device_name": runs[0]["device_name"]}
+    combined.update({key: runs[0][key] for key in KEPT & runs[0].keys()})
     for key in SUMMED_MATRICES & runs[0].keys():
         combined[key] = np.sum([r[key] for r in runs], axis=0).tolist()
     for key, value in runs[0].items():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from reprolab.architecture import input_shape
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
@@ -84,7 +85,8 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
                 "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
                out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,
-               "params": count_parameters(model), "n_train": len(train), "n_test": len(test),
+               "params": count_parameters(model), "input_shape": input_shape(train.x),
+               "n_train": len(train), "n_test": len(test),
                "device": device.type, "device_name": device_name(device),
                "torch_threads": torch.get_num_threads(),
                "wall_time_s": time.perf_counter() - tic}

@@ -37,22 +37,36 @@ class Table:
 
 
 @dataclass
+class Question:
+    """One of the course's questions, quoted in its own words, answered with values the code computed."""
+
+    quote: str  # the course's wording (French where the course is French)
+    source: str  # where it is asked, e.g. "seed 004, TME 5-6, Q. 1"
+    answer: str  # our answer, in words, with the computed values
+    tables: list[Table] = field(default_factory=list)  # the numbers behind the answer
+    equations: list[str] = field(default_factory=list)  # pre-rendered equations (SVG paths, `figures.equation`)
+
+
+@dataclass
 class ExperimentPart:
-    """What the report shows of one experiment."""
+    """What the report shows of one experiment: its method, its results, the course's questions."""
 
     name: str
     title: str
     kind: str
+    method: list[str] = field(default_factory=list)  # paragraphs: data, model, optimisation, in words
     setup: Table | None = None
+    method_tables: list[Table] = field(default_factory=list)  # the networks, layer by layer
     results: Table | None = None
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
 
 
 @dataclass
 class ChapterPart:
-    """What the report shows of one chapter."""
+    """What the report shows of one chapter; discussion and conclusion are computed from the numbers."""
 
     chapter: str
     title: str
@@ -60,6 +74,8 @@ class ChapterPart:
     scale: str
     experiments: list[ExperimentPart]
     observations: list[str] = field(default_factory=list)
+    discussion: list[str] = field(default_factory=list)  # paragraphs
+    conclusion: list[str] = field(default_factory=list)  # a few sentences, the chapter's take-aways
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,15 @@ class VariantResult:
     def file(self, name: str) -> str:
         """The path of one of the variant's own files (a figure), as the report embeds it."""
         return str(self.folder / name)
+
+
+MIN_EPOCHS_TO_JUDGE = 5  # fewer trained epochs (or smoke scale): no claim about over- or under-fitting
+NOT_ENOUGH_EPOCHS = "not enough epochs to judge"
+
+
+def enough_epochs(history: pd.DataFrame | None, smoke: bool) -> bool:
+    """Whether a run is long enough to say anything about its curves' shape (overfitting...)."""
+    return not smoke and history is not None and len(trained_epochs(history)) >= MIN_EPOCHS_TO_JUDGE
 
 
 def trained_epochs(history: pd.DataFrame) -> pd.DataFrame:

@@ -46,25 +46,34 @@ def has_long_word(text) -> bool:
 
 
 def numbered(chapters: list[dict]) -> list[dict]:
-    """A copy of the chapter summaries with numbers: chapter `n`, experiment `n.m`, and per chapter
-    its tables and figures `n.k` (a table: `{"number", "caption", "table"}` in `exp["numbered_tables"]`)."""
+    """A copy of the chapter summaries with numbers, in reading order: chapter `n`, experiment `n.m`,
+    and per chapter its tables and figures `n.k`. An experiment's tables become
+    `{"number", "caption", "table"}` entries: `method_tables` (the setup, then the networks),
+    `result_tables` (the results, then the others), and each question's `numbered_tables`."""
     chapters = copy.deepcopy(chapters)
     for n, chapter in enumerate(chapters, 1):
         chapter["number"] = n
-        tables = figures = 0
+        count = {"tables": 0, "figures": 0}
+
+        def number(pairs: list) -> list[dict]:
+            entries = []
+            for table, caption in pairs:
+                if table:
+                    count["tables"] += 1
+                    entries.append({"number": f"{n}.{count['tables']}", "caption": caption, "table": table})
+            return entries
+
         for m, exp in enumerate(chapter["experiments"], 1):
             exp["number"] = f"{n}.{m}"
-            captions = [(exp["setup"], f"{exp['title']}: setup of each variant"),
-                        (exp["results"], f"{exp['title']}: results")]
-            exp["numbered_tables"] = []
-            for table, caption in captions + [(t, t.get("title") or "") for t in exp["tables"]]:
-                if table:
-                    tables += 1
-                    exp["numbered_tables"].append({"number": f"{n}.{tables}", "caption": caption,
-                                                   "table": table})
+            exp["method_tables"] = number([(exp["setup"], f"{exp['title']}: setup of each variant")]
+                                          + [(t, t.get("title") or "") for t in exp["method_tables"]])
+            exp["result_tables"] = number([(exp["results"], f"{exp['title']}: results")]
+                                          + [(t, t.get("title") or "") for t in exp["tables"]])
             for figure in exp["figures"]:
-                figures += 1
-                figure["number"] = f"{n}.{figures}"
+                count["figures"] += 1
+                figure["number"] = f"{n}.{count['figures']}"
+            for question in exp["questions"]:
+                question["numbered_tables"] = number([(t, t.get("title") or "") for t in question["tables"]])
     return chapters
 
 

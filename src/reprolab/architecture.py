@@ -56,7 +56,8 @@ def describe(module: nn.Module) -> str:
     if isinstance(module, nn.Embedding):
         return f"embedding {module.num_embeddings} → {module.embedding_dim}"
     if isinstance(module, nn.RNNBase):
-        return f"{type(module).__name__} {module.input_size} → {module.hidden_size} ({module.num_layers} layer(s))"
+        layers = f"{module.num_layers} layers" if module.num_layers > 1 else "1 layer"
+        return f"{type(module).__name__} {module.input_size} → {module.hidden_size}, {layers}"
     paragraph = " ".join((type(module).__doc__ or "").strip().split("\n\n")[0].split())
     if not paragraph or isinstance(module, ELEMENTWISE):
         return type(module).__name__
@@ -80,7 +81,8 @@ def _window(module: nn.Module, field: tuple[int, int, int, int] | None, raw: boo
         (sh, sw) = _pair(module.stride or module.kernel_size)
         (dh, dw) = _pair(getattr(module, "dilation", 1))
         return rh + (kh - 1) * dh * jh, rw + (kw - 1) * dw * jw, jh * sh, jw * sw
-    return field if output.dim() == 4 and not isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) else None
+    adaptive = isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d)
+    return field if output.dim() == 4 and not adaptive else None
 
 
 def layers(model: nn.Module, example) -> list[Layer]:

@@ -44,7 +44,7 @@ class Question:
     source: str  # where it is asked, e.g. "seed 004, TME 5-6, Q. 1"
     answer: str  # our answer, in words, with the computed values
     tables: list[Table] = field(default_factory=list)  # the numbers behind the answer
-    equations: list[str] = field(default_factory=list)  # pre-rendered equations (SVG paths, `figures.equation`)
+    equations: list[str] = field(default_factory=list)  # SVG paths (`figures.equation`)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import logging
 import mimetypes
 from datetime import UTC
@@ -45,6 +46,16 @@ def has_long_word(text) -> bool:
     return any(len(word) > LONG_WORD for word in str(text).split())
 
 
+def _titled(tables: list[dict]) -> list[tuple[dict, str]]:
+    return [(t, t.get("title") or "") for t in tables]
+
+
+def _numbered_tables(tables: list, chapter: int, counter) -> list[dict]:
+    """`(table, caption)` pairs -> `{"number", "caption", "table"}` entries, skipping absent tables."""
+    return [{"number": f"{chapter}.{next(counter)}", "caption": caption, "table": table}
+            for table, caption in tables if table]
+
+
 def numbered(chapters: list[dict]) -> list[dict]:
     """A copy of the chapter summaries with numbers, in reading order: chapter `n`, experiment `n.m`,
     and per chapter its tables and figures `n.k`. An experiment's tables become
@@ -53,27 +64,17 @@ def numbered(chapters: list[dict]) -> list[dict]:
     chapters = copy.deepcopy(chapters)
     for n, chapter in enumerate(chapters, 1):
         chapter["number"] = n
-        count = {"tables": 0, "figures": 0}
-
-        def number(pairs: list) -> list[dict]:
-            entries = []
-            for table, caption in pairs:
-                if table:
-                    count["tables"] += 1
-                    entries.append({"number": f"{n}.{count['tables']}", "caption": caption, "table": table})
-            return entries
-
+        tables, figures = itertools.count(1), itertools.count(1)
         for m, exp in enumerate(chapter["experiments"], 1):
             exp["number"] = f"{n}.{m}"
-            exp["method_tables"] = number([(exp["setup"], f"{exp['title']}: setup of each variant")]
-                                          + [(t, t.get("title") or "") for t in exp["method_tables"]])
-            exp["result_tables"] = number([(exp["results"], f"{exp['title']}: results")]
-                                          + [(t, t.get("title") or "") for t in exp["tables"]])
+            setup = [(exp["setup"], f"{exp['title']}: setup of each variant")]
+            exp["method_tables"] = _numbered_tables(setup + _titled(exp["method_tables"]), n, tables)
+            results = [(exp["results"], f"{exp['title']}: results")]
+            exp["result_tables"] = _numbered_tables(results + _titled(exp["tables"]), n, tables)
             for figure in exp["figures"]:
-                count["figures"] += 1
-                figure["number"] = f"{n}.{count['figures']}"
+                figure["number"] = f"{n}.{next(figures)}"
             for question in exp["questions"]:
-                question["numbered_tables"] = number([(t, t.get("title") or "") for t in question["tables"]])
+                question["numbered_tables"] = _numbered_tables(_titled(question["tables"]), n, tables)
     return chapters
 
 

@@ -4,8 +4,10 @@ For every experiment: the results table (ours against the seed's reference, by t
 experiment's primary metric), the tables of the seed's other numbers (train accuracies, test
 losses...) and of the untrained models (epoch 0), the curves, then the summariser registered
 for the experiment's kind (`reprolab.kinds`), then the chapter's own additions for that
-experiment, if its package has a `report` module with an `EXPERIMENTS` table. The result is
-a `ChapterPart`, saved as JSON.
+experiment, if its package has a `report` module with an `EXPERIMENTS` table. Last, that
+module's `discuss(summary, results)` (results: experiment -> variant -> `VariantResult`) writes
+the chapter's discussion and conclusion from the numbers. The result is a `ChapterPart`, saved
+as JSON.
 """
 
 from __future__ import annotations
@@ -38,27 +40,28 @@ def load_result(variant: Variant, results_root: Path) -> VariantResult:
     return VariantResult(variant, metrics, history, folder)
 
 
-def chapter_additions(chapter: str) -> dict:
-    """The chapter's own summarisers, by experiment (its `report.EXPERIMENTS`), if it has any."""
+def chapter_report(chapter: str):
+    """The chapter's `report` module (its `EXPERIMENTS` additions, its `discuss`), or None."""
     name = f"reprolab.chapters.{chapter}.report"
     try:
-        module = importlib.import_module(name)
+        return importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name != name:
             raise
-        return {}
-    return getattr(module, "EXPERIMENTS", {})
+        return None
 
 
 def summarize_chapter(config: dict, chapter: str, results_root: Path,
                       references: dict[str, dict[str, list[Reference]]], figures_dir: Path) -> ChapterPart:
     """Everything the report shows of `chapter`, read from the result files."""
     ch_config = config["chapters"][chapter]
-    additions = chapter_additions(chapter)
-    parts = []
+    module = chapter_report(chapter)
+    additions = getattr(module, "EXPERIMENTS", {})
+    parts, all_results = [], {}
     for exp_name, exp_config in ch_config["experiments"].items():
         results = {v.name: load_result(v, results_root)
                    for v in variants(config, chapter) if v.experiment == exp_name}
+        all_results[exp_name] = results
         primary = exp_config.get("primary", DEFAULT_PRIMARY)
         ctx = Context(smoke=config["scale"] == "smoke", tolerance=config["report"]["tolerance"],
                       primary=primary["metric"], direction=primary["direction"],
@@ -83,6 +86,8 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
             f"{matches} of {len(judged)} variants with a reference match it within "
             f"{config['report']['tolerance']:g} point(s); "
             f"{sum(row.verdict == 'worse' for row in judged)} do worse.")
+    if discuss := getattr(module, "discuss", None):
+        discuss(summary, all_results)
     return summary
 
 

@@ -1,0 +1,70 @@
+"""Answers to the questions several chapters of the course ask, computed from the histories.
+
+Each function takes the course's wording and where it is asked, and returns a `Question` whose
+answer quotes our numbers (or None when no variant has what it needs). A chapter's report
+module calls them with its seed's own words.
+"""
+
+from __future__ import annotations
+
+import math
+
+from reprolab.report.generic import initial_table
+from reprolab.report.parts import Context, Question, VariantResult
+
+SMOKE_NOTE = " At smoke scale these numbers come from tiny synthetic data and say nothing about the model."
+
+
+def _span(values: list[float], digits: int = 2) -> str:
+    low, high = min(values), max(values)
+    if round(low, digits) == round(high, digits):
+        return f"{low:.{digits}f}"
+    return f"{low:.{digits}f} to {high:.{digits}f}"
+
+
+def initial_loss(results: dict[str, VariantResult], ctx: Context, quote: str, source: str) -> Question | None:
+    """Before any update (epoch 0), is the test loss ln K and the accuracy chance, 100 / K %?"""
+    rows = {n: r.metrics for n, r in results.items() if r.metrics.get("initial_loss") is not None
+            and r.metrics.get("n_classes")}
+    if not rows:
+        return None
+    ks = sorted({m["n_classes"] for m in rows.values()})
+    losses = [m["initial_loss"] for m in rows.values()]
+    accs = [m["initial_acc"] for m in rows.values()]
+    expected = " and ".join(f"ln {k} = {math.log(k):.3f} and {100 / k:.1f} % for {k} classes" for k in ks)
+    answer = (f"A network that has not learnt anything gives every class about the same probability 1/K, so "
+              f"its cross-entropy is −ln(1/K) = ln K and it is right once in K: {expected}. We evaluate "
+              f"every model before its first update (epoch 0): over {len(rows)} variant(s) the test loss is "
+              f"{_span(losses, 3)} and the test accuracy {_span(accs)} %.")
+    far = [n for n, m in rows.items() if abs(m["initial_loss"] - math.log(m["n_classes"]))
+           > 0.1 * math.log(m["n_classes"])]
+    if far:
+        answer += (f" {len(far)} variant(s) start more than 10 % away from ln K ({', '.join(far)}): their "
+                   f"initial weights do not give near-uniform outputs.")
+    answer += SMOKE_NOTE if ctx.smoke else ""
+    table = initial_table(results, ctx)
+    return Question(quote, source, answer, [table] if table else [])
+
+
+def epoch_one(results: dict[str, VariantResult], ctx: Context, quote: str, source: str) -> Question | None:
+    """Why is the train accuracy below the test accuracy after the first epoch?"""
+    pairs = {}
+    for name, r in results.items():
+        h = r.history
+        if h is None or not {"train_acc", "test_acc"} <= set(h.columns):
+            continue
+        first = h[h["epoch"] == 1]
+        if len(first):
+            pairs[name] = (float(first["train_acc"].iloc[0]), float(first["test_acc"].iloc[0]))
+    if not pairs:
+        return None
+    below = [n for n, (train, test) in pairs.items() if train < test]
+    gaps = [test - train for train, test in pairs.values()]
+    answer = (f"After epoch 1 the train accuracy is below the test accuracy for {len(below)} of {len(pairs)} "
+              f"variant(s) (test − train: {_span(gaps)} points). The train accuracy of an epoch is the mean "
+              f"over its batches, each measured with the weights of that moment, most of them worse than "
+              f"at the end of the epoch, and with dropout and augmentation active; the test accuracy is "
+              f"measured once, with the weights at the end of the epoch, without dropout. Early in "
+              f"training, when the weights improve fast, the average lags well behind: the gap closes in "
+              f"later epochs.")
+    return Question(quote, source, answer + (SMOKE_NOTE if ctx.smoke else ""))

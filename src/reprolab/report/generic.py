@@ -10,6 +10,7 @@ import numpy as np
 
 from reprolab import figures
 from reprolab.registry import Variant
+from reprolab.report import method
 from reprolab.report.parts import Context, ExperimentPart, Figure, Row, Table, VariantResult, fmt, verdict
 
 SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "optimiser",
@@ -17,26 +18,14 @@ SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "opti
 
 
 def optimizer_text(params: dict) -> str:
-    opt = params.get("optimizer", {})
-    extras = ", ".join(f"{k} {v}" for k, v in opt.items() if k not in ("name", "lr"))
-    text = f"{opt.get('name', '?')} lr {opt.get('lr', '?')}" + (f" ({extras})" if extras else "")
-    if sched := params.get("scheduler"):
-        text += f"; {sched['name']} schedule " + ", ".join(
-            f"{k} {v}" for k, v in sched.items() if k != "name")
-    return text
+    """A variant's optimiser and schedule in words (`method.optimizer_words`)."""
+    return method.optimizer_words(params.get("optimizer", {}), params.get("scheduler"))
 
 
-def train_setup_row(variant: Variant, metrics: dict) -> Row:
-    p = variant.params
-    options = ", ".join(f"{k}={v}" for k, v in p.get("model_options", {}).items())
-    data = p["dataset"] + (" (train/test swapped)" if p.get("swap_splits") else "")
-    data += "; standardised" if p.get("standardize") else ""
-    if augment := p.get("augment"):
-        data += "; augment " + ", ".join(f"{k} {v}" for k, v in augment.items())
-    return Row([variant.name, p["model"] + (f" ({options})" if options else ""), fmt(metrics.get("params")),
-                data, f"{metrics.get('n_train', 0):,} / {metrics.get('n_test', 0):,}",
-                optimizer_text(p), str(p["batch_size"]), str(p["epochs"]),
-                ", ".join(map(str, variant.seeds))])
+def train_setup_row(variant: Variant, metrics: dict, model: str | None = None) -> Row:
+    """A `train` variant's row of the setup table (`SETUP_COLUMNS`), in words (`model`: the model
+    cell, `method.model_cells`)."""
+    return Row(method.setup_row(variant, metrics, model))
 
 
 def confusion_notes(matrix) -> list[str]:
@@ -54,8 +43,13 @@ def confusion_notes(matrix) -> list[str]:
 
 
 def train(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
-    """The setup table of supervised variants; their confusion matrices where they were asked for."""
-    part.setup = Table(SETUP_COLUMNS, [train_setup_row(r.variant, r.metrics) for r in results.values()])
+    """The method of supervised variants (paragraphs, the setup table without the columns every
+    variant shares, each distinct network layer by layer); their confusion matrices where asked for."""
+    part.method += method.train_method(results)
+    models = method.model_cells(results)
+    part.setup = method.setup_table(SETUP_COLUMNS, [train_setup_row(r.variant, r.metrics, models.get(name))
+                                                    for name, r in results.items()])
+    part.method_tables += method.network_tables(results)
     for name, r in results.items():
         if "confusion" in r.metrics:
             path = figures.confusion(r.metrics["confusion"],

@@ -3,11 +3,12 @@
 For every experiment: the results table (ours against the seed's reference, by the
 experiment's primary metric), the tables of the seed's other numbers (train accuracies, test
 losses...) and of the untrained models (epoch 0), the curves, then the summariser registered
-for the experiment's kind (`reprolab.kinds`), then the chapter's own additions for that
-experiment, if its package has a `report` module with an `EXPERIMENTS` table. Last, that
-module's `discuss(summary, results)` (results: experiment -> variant -> `VariantResult`) writes
-the chapter's discussion and conclusion from the numbers. The result is a `ChapterPart`, saved
-as JSON.
+for the experiment's kind (`reprolab.kinds`), then which settings are the seed's and which
+ours (config.yaml's comments, passed as `config["origins"]`), then the chapter's own additions
+for that experiment, if its package has a `report` module with an `EXPERIMENTS` table. Last,
+that module's `discuss(summary, results)` (results: experiment -> variant -> `VariantResult`)
+writes the chapter's discussion and conclusion from the numbers. The result is a `ChapterPart`,
+saved as JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reprolab import kinds
 from reprolab.errors import ReportError
 from reprolab.registry import Variant, variants
 from reprolab.report.generic import curves, initial_table, reference_tables, results_table
+from reprolab.report.method import origins_sentence, origins_table
 from reprolab.report.parts import ChapterPart, Context, ExperimentPart, Reference, VariantResult
 
 DEFAULT_PRIMARY = {"metric": "test_acc", "direction": "max"}
@@ -73,6 +75,10 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
         if initial := initial_table(results, ctx):
             part.tables.append(initial)
         kinds.resolve_function(kind.summarize)(part, results, ctx)
+        datasets = sorted({r.variant.params.get("dataset") for r in results.values()} - {None})
+        if origins := origins_table(config.get("origins", {}), exp_name, datasets):
+            part.method += [origins_sentence(origins)]
+            part.method_tables.append(origins)
         if exp_name in additions:
             additions[exp_name](part, results, ctx)
         parts.append(part)

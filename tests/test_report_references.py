@@ -25,7 +25,8 @@ from tests.conftest import REPO
 
 REFERENCES, SCHEMA = REPO / "references.yaml", REPO / "references.schema.yaml"
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-SOURCES = "sources: {seed 004: {file: 004_f4d50accc60ebd77.txt, title: T, kind: report, course: C, covers: X}}\n"
+SOURCES = ("sources: {seed 004: {file: 004_f4d50accc60ebd77.txt, title: T, kind: report, course: C, "
+           "covers: X}}\n")
 
 
 def entries(data: dict):
@@ -58,10 +59,10 @@ def test_every_number_and_finding_cites_a_described_seed_and_a_section():
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("{metric: test_acc, value: 91.5, source: seed 004, section: TME 3-4}", "'split' is a required property"),
-    ("{metric: train_loss, value: 0.1, source: seed 004, section: TME 3-4}", "'split' is a required property"),
-    ("{metric: test_acc, split: train, value: 91.5, source: seed 004, section: TME 3-4}", "'test' was expected"),
-    ("{metric: test_acc, split: test, value: 91.5, source: seed 009, section: TME 3-4}", "'seed 009' is not in"),
+    ("{metric: test_acc, value: 91.5, source: seed 004, section: TME 3-4}", "'split' is a required"),
+    ("{metric: train_loss, value: 0.1, source: seed 004, section: TME 3-4}", "'split' is a required"),
+    ("{metric: test_acc, split: train, value: 1, source: seed 004, section: TME 3-4}", "'test' was expected"),
+    ("{metric: test_acc, split: test, value: 1, source: seed 009, section: TME 3-4}", "'seed 009' is not in"),
     ("{metric: test_acc, split: test, value: 91.5, source: seed 004}", "'section' is a required property"),
 ])
 def test_a_reference_that_cannot_be_checked_is_refused(tmp_path, entry, message):
@@ -100,12 +101,14 @@ def context(tmp_path, references=None, findings=(), smoke=True):
 
 
 def test_findings_are_shown_quoted_with_their_source_and_chapters_can_ask_for_them(tmp_path):
-    about_c = Finding("C n'a pas beaucoup d'impact", "seed 004", "TME 3-4, § 1.3.6", ("rbf",), "ours sweeps C")
+    about_c = Finding("C n'a pas beaucoup d'impact", "seed 004", "TME 3-4, § 1.3.6", ("rbf",),
+                      "ours sweeps C")
     general = Finding("les données des deux classes sont séparées", "seed 004", "TME 3-4, § 1.3.6")
     ctx = context(tmp_path, findings=[about_c, general])
     assert ctx.seed_findings("rbf") == [about_c, general] and ctx.seed_findings("linear") == [general]
     table = findings_table(ctx)
-    assert table.title.startswith("What the seed found") and table.columns == ["about", "the seed says", "source"]
+    assert table.title.startswith("What the seed found")
+    assert table.columns == ["about", "the seed says", "source"]
     assert table.rows[0].cells == ["rbf", "«C n'a pas beaucoup d'impact» (ours sweeps C)",
                                    "seed 004, TME 3-4, § 1.3.6"]
     assert table.rows[1].cells[0] == "all variants"
@@ -123,11 +126,13 @@ def test_results_state_chance_and_the_report_section_and_split_of_the_reference(
     table = results_table(results, context(tmp_path, {"manual": [reference]}, smoke=False))
     assert table.columns[:4] == ["variant", "test acc. (%)", "train acc. (%)", "chance (%)"]
     manual, mnist = table.rows
-    assert manual.cells[3:6] == ["50.0", "94", "seed 004, TME 3-4, § 1.3.1 (test)"] and mnist.cells[3] == "10.0"
+    assert manual.cells[3:6] == ["50.0", "94", "seed 004, TME 3-4, § 1.3.1 (test)"]
+    assert mnist.cells[3] == "10.0"
     assert manual.record == {"metric": "test_acc", "direction": "max", "ours": 93.5, "ours_std": None,
-                             "chance": 50.0, "reference": "94", "reference_value": 94.0, "reference_max": None,
-                             "reference_min": None, "split": "test", "source": "seed 004",
-                             "section": "TME 3-4, § 1.3.1", "difference": -0.5, "verdict": "matches"}
+                             "chance": 50.0, "reference": "94", "reference_value": 94.0,
+                             "reference_max": None, "reference_min": None, "split": "test",
+                             "source": "seed 004", "section": "TME 3-4, § 1.3.1", "difference": -0.5,
+                             "verdict": "matches"}
     assert mnist.record["verdict"] == "no reference" and "reference" not in mnist.record
     no_classes = results_table({"a": result("a", {"test_acc": 50.0})}, context(tmp_path))
     assert "chance (%)" not in no_classes.columns
@@ -145,8 +150,8 @@ def test_citations_link_to_the_bibliography_and_stay_escaped():
          "questions": [{"source": "seed 004, TME 5-6, Q. 1", "answer": "42", "numbered_tables": []}]}]}]
     link_citations(chapters, anchors)
     exp = chapters[0]["experiments"][0]
-    for text in (chapters[0]["sources"][0], exp["observations"][0], exp["result_tables"][0]["table"]["rows"][0][
-            "cells"][1], exp["questions"][0]["source"]):
+    cell = exp["result_tables"][0]["table"]["rows"][0]["cells"][1]
+    for text in (chapters[0]["sources"][0], exp["observations"][0], cell, exp["questions"][0]["source"]):
         assert '<a href="#seed-004">seed 004</a>' in text
 
 
@@ -184,7 +189,8 @@ def test_the_report_renders_references_with_anchors_for_every_citation(tmp_path)
     data = read_references(REFERENCES, SCHEMA)
     sources = bibliography(data, chapters)
     link_citations(chapters, {s["anchor"] for s in sources})
-    context = {"title": "T", "scale": "smoke", "generated": "now", "chapters": chapters, "bibliography": sources,
+    context = {"title": "T", "scale": "smoke", "generated": "now", "chapters": chapters,
+               "bibliography": sources,
                "provenance": {"commit": "c", "config_hash": "h", "platform": "p", "packages": {},
                               "datasets": [], "assets": [], "runs": [], "jobs": []}}
     page = BeautifulSoup(render_html(context, REPO / "report_templates"), "html.parser")
@@ -192,6 +198,7 @@ def test_the_report_renders_references_with_anchors_for_every_citation(tmp_path)
     assert {a["href"] for a in links} == {"#seed-000"} and len(links) == 2  # the table cell, the sources line
     assert all(page.find(id=a["href"][1:]) for a in page.select('a[href^="#"]'))
     entry = page.find(id="seed-000")
-    assert "TP noté Perception Multimodales" in entry.get_text() and "000_360c781f0eec3153.txt" in entry.get_text()
+    assert "TP noté Perception Multimodales" in entry.get_text()
+    assert "000_360c781f0eec3153.txt" in entry.get_text()
     assert page.select_one("nav.toc a[href='#references']") is not None
     assert "What the seed found" in page.select_one("section#x-e caption").get_text()

@@ -40,7 +40,8 @@ def summaries(tmp_path, shape: dict[str, dict[str, int]], smoke=True) -> list[di
                           for k, name in enumerate(names) if k % 2 == 0}
             ctx = Context(smoke=smoke, tolerance=1.0, primary="test_acc", direction="max",
                           references=references, figures_dir=tmp_path)
-            parts.append(ExperimentPart(exp, f"The {exp} experiment", "train", results=results_table(results, ctx)))
+            parts.append(ExperimentPart(exp, f"The {exp} experiment", "train",
+                                        results=results_table(results, ctx)))
         chapters.append(asdict(ChapterPart(chapter, chapter.title(), ["seed 004 TME 5-6"], "smoke", parts)))
     return chapters
 
@@ -51,7 +52,8 @@ def ids(chapters: list[dict]) -> list[str]:
 
 
 def test_one_row_per_variant_with_the_numbers_of_the_results_table(tmp_path):
-    chapters = summaries(tmp_path, {"alpha": {"circle": 3, "recordings": 0}, "beta": {"cifar": 2}}, smoke=False)
+    shape = {"alpha": {"circle": 3, "recordings": 0}, "beta": {"cifar": 2}}
+    chapters = summaries(tmp_path, shape, smoke=False)
     rows = scorecard.scorecard(numbered(chapters), ids(chapters))
     assert [row["id"] for row in rows] == ["alpha/circle/circle_v0", "alpha/circle/circle_v1",
                                            "alpha/circle/circle_v2", "alpha/recordings/only",
@@ -86,7 +88,8 @@ def test_the_csv_has_one_row_per_variant_and_its_columns(tmp_path):
     assert list(rows[0]) == scorecard.CSV_COLUMNS
     assert [row["id"] for row in rows] == ids(chapters)
     assert rows[0]["ours"] == "50.0" and rows[0]["chance"] == "10.0" and rows[0]["source"] == "seed 004"
-    assert rows[0]["verdict"] == "n/a (smoke scale)" and rows[3]["verdict"] == "not scored" and rows[3]["ours"] == ""
+    assert rows[0]["verdict"] == "n/a (smoke scale)"
+    assert rows[3]["verdict"] == "not scored" and rows[3]["ours"] == ""
 
 
 def test_the_report_rule_writes_the_csv_where_dvc_keeps_it():
@@ -104,8 +107,9 @@ def pdf_text(pdf, page: int) -> str:
 
 
 def test_45_variants_fit_one_page_after_the_contents(tmp_path):
-    shape = {"alpha": {"circle": 4, "svm": 2, "mnist": 4}, "beta": {"keras": 3, "dropout": 4, "untangling": 0},
-             "gamma": {"lenet": 1, "cifar": 8}, "delta": {"recordings": 0, "spectrogram": 2},
+    shape = {"alpha": {"circle": 4, "svm": 2, "mnist": 4},
+             "beta": {"keras": 3, "dropout": 4, "untangling": 0}, "gamma": {"lenet": 1, "cifar": 8},
+             "delta": {"recordings": 0, "spectrogram": 2},
              "epsilon": {"samples": 0, "models": 5}, "zeta": {"transfer": 6, "gans": 3}}
     chapters = summaries(tmp_path, shape)
     variant_ids = ids(chapters)

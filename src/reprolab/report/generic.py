@@ -59,24 +59,49 @@ def train(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context)
             part.observations += [f"{name}: {note}" for note in confusion_notes(r.metrics["confusion"])]
 
 
+def chance(metrics: dict) -> float | None:
+    """Chance accuracy, 100 / K %, of a classifier whose metrics name its K classes."""
+    k = metrics.get("n_classes")
+    return 100 / k if k else None
+
+
 def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | None:
-    """Ours against the seed's number for the experiment's primary metric, one row per variant."""
+    """Ours against the seed's number for the experiment's primary metric, one row per variant; for
+    accuracies of classifiers, chance (100 / K %) beside them. Each row's `record` holds the numbers
+    unformatted (the scorecard and its CSV read them)."""
     scored = [r for r in results.values() if r.metrics.get(ctx.primary) is not None]
     if not scored:
         return None
+    with_chance = ctx.primary.endswith("_acc") and any(chance(r.metrics) for r in scored)
+    train_metric = ctx.primary.replace("test_", "train_", 1)
     rows = []
     for r in scored:
         reference = ctx.reference(r.name)
-        status, diff = verdict(r.metrics[ctx.primary], reference, ctx.tolerance, ctx.smoke, ctx.direction)
-        train_metric = ctx.primary.replace("test_", "train_", 1)
-        rows.append(Row([r.name, fmt(r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")),
-                         fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—",
-                         reference.text() if reference else "—",
-                         reference.source_text() if reference else "—",
-                         "—" if diff is None else f"{diff:+.2f}", status], status))
+        value, std = r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")
+        status, diff = verdict(value, reference, ctx.tolerance, ctx.smoke, ctx.direction)
+        level = chance(r.metrics) if with_chance else None
+        train = fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—"
+        cells = [r.name, fmt(value, std), train]
+        cells += [fmt(level, digits=1)] if with_chance else []
+        cells += [reference.text() if reference else "—", reference.source_text() if reference else "—",
+                  "—" if diff is None else f"{diff:+.2f}", status]
+        record = {"metric": ctx.primary, "direction": ctx.direction, "ours": value, "ours_std": std,
+                  "chance": level, **(reference.record() if reference else {}), "difference": diff,
+                  "verdict": status}
+        rows.append(Row(cells, status, record))
     label = ctx.primary.replace("_acc", " acc. (%)").replace("_", " ")
-    return Table(["variant", label, label.replace("test", "train", 1), "seed's reference", "source",
-                  "difference", "verdict"], rows)
+    columns = ["variant", label, label.replace("test", "train", 1)] + (["chance (%)"] if with_chance else [])
+    return Table(columns + ["seed's reference", "source", "difference", "verdict"], rows)
+
+
+def findings_table(ctx: Context) -> Table | None:
+    """What the seed found in words about the experiment (references.yaml's `findings`), quoted, with
+    its source: "What the seed found". Chapters check some of them against our numbers (`Claim`)."""
+    if not ctx.findings:
+        return None
+    rows = [Row([", ".join(f.variants) or "all variants", f"«{f.quote}»" + (f" ({f.note})" if f.note else ""),
+                 f.citation()]) for f in ctx.findings]
+    return Table(["about", "the seed says", "source"], rows, "What the seed found, in its own words")
 
 
 def curves(results: dict[str, VariantResult]) -> list[Figure]:

@@ -125,17 +125,30 @@ def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) 
 
 def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[dict], manifests: list[Path],
                  runs: list[dict], benchmark_dir: Path, templates_dir: Path, html_path: Path,
-                 pdf_path: Path) -> None:
-    """Assemble the context (chapters, provenance) and write the HTML and the PDF."""
+                 pdf_path: Path, references: Path, references_schema: Path, variants: list[str],
+                 scorecard_path: Path) -> None:
+    """Assemble the context (scorecard, chapters, references, provenance), write the scorecard's CSV,
+    the HTML and the PDF. Every "seed NNN" the chapters cite links to its entry in the References."""
     from datetime import datetime
 
+    from reprolab.report import scorecard
+    from reprolab.report.bibliography import bibliography, link_citations
+    from reprolab.report.parts import read_references
     from reprolab.report.provenance import collect
 
+    chapters = numbered(summaries)
+    rows = scorecard.scorecard(chapters, variants)
+    scorecard.write_csv(rows, scorecard_path)
+    sources = bibliography(read_references(references, references_schema), chapters)
+    link_citations(chapters, {entry["anchor"] for entry in sources})
     context = {
         "title": report["title"],
         "scale": scale,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "chapters": numbered(summaries),
+        "scorecard": {"experiments": scorecard.by_experiment(rows), "counts": scorecard.counts(rows),
+                      "csv": Path(scorecard_path).name, "tolerance": report.get("tolerance")},
+        "chapters": chapters,
+        "bibliography": sources,
         "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
     render(context, templates_dir, html_path, pdf_path)

@@ -9,6 +9,7 @@ deterministic, a fraction of a second). A broken `backward` shows up here as a l
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -29,6 +30,22 @@ CHECK_EXAMPLES = 16  # random examples of each gradient check
 CHECK_COORDINATES = 24  # coordinates per parameter tensor checked by finite differences
 # The non-convexity demonstration: a small tanh network trained on Circle with our `manual` step.
 DEMO_SIZES, DEMO_EPOCHS, DEMO_BATCH, DEMO_LR = [2, 4, 2], 30, 10, 0.3
+
+
+def single_thread(function):
+    """Run on one thread: these checks are thousands of tiny operations, which several threads on a
+    busy machine slow down a hundredfold."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
 def _smoke(ctx: Context) -> str:
@@ -65,6 +82,7 @@ def _loss(params: jobs.Params, x: torch.Tensor, y: torch.Tensor, activation: str
     return jobs.cross_entropy(jobs.forward(params, x, activation)[0], y)
 
 
+@single_thread
 def gradient_check(sizes: list[int], activation: str, seed: int = 0) -> list[dict]:
     """The hand-written gradients of a random network `sizes` on random examples, against autograd
     (every entry) and central finite differences (`CHECK_COORDINATES` entries per tensor), in float64.
@@ -188,6 +206,7 @@ def circle_sizes(results: dict[str, VariantResult], ctx: Context) -> Question | 
     )
 
 
+@single_thread
 def softmax_identity(ctx: Context) -> Question:
     """Réponse 14: the cross-entropy of a softmax is −ỹ_{true} + log Σ exp ỹ, checked on random logits."""
     gen = torch.Generator().manual_seed(0)
@@ -202,7 +221,7 @@ def softmax_identity(ctx: Context) -> Question:
         f"With ŷ = softmax(ỹ), log ŷ_i = ỹ_i − log Σ_j exp ỹ_j, and Σ_i y_i = 1 for a one-hot y, which "
         f"gives the identity. Checked on {CHECK_EXAMPLES} random logit vectors of 10 classes (float64): the "
         f"largest difference between the two sides is {gap:.1e}; the mean of the left side is "
-        f"{left.mean().item():.4f} and our code's loss (`cross_entropy`) gives {ours.item():.4f}. The "
+        f"{left.mean().item():.4f} and our code's loss (cross_entropy) gives {ours.item():.4f}. The "
         f"right side is the one to compute: it never takes the log of a probability that rounds to 0."
     )
     return Question(
@@ -215,7 +234,7 @@ def softmax_identity(ctx: Context) -> Question:
             ctx,
             "backprop_softmax_ce",
             r"\hat{y}_i = \mathrm{softmax}(\tilde{y})_i = "
-            r"\frac{e^{\tilde{y}_i}}{\sum_j e^{\tilde{y}_j}}",
+            r"\dfrac{e^{\tilde{y}_i}}{\sum_j e^{\tilde{y}_j}}",
             r"\ell(y, \hat{y}) = -\sum_i y_i \log \hat{y}_i = -\sum_i y_i "
             r"\left(\tilde{y}_i - \log \sum_j e^{\tilde{y}_j}\right) = "
             r"-\sum_i y_i \tilde{y}_i + \log \sum_j e^{\tilde{y}_j}",
@@ -231,12 +250,12 @@ def circle_gradients(results: dict[str, VariantResult], ctx: Context) -> Questio
     sizes, activation = sizes_of(r), r.variant.params.get("activation", "tanh")
     rows = gradient_check(sizes, activation)
     answer = (
-        f"For one example, ∂ℓ/∂ỹ = ŷ − y (derive the identity of Réponse 14: the derivative of "
+        f"For one example, ∂ℓ/∂ỹ = ŷ − y (differentiate the identity of Réponse 14: the derivative of "
         f"log Σ_j exp ỹ_j is the softmax). For a batch of N examples as rows (our code writes each layer "
         f"X W + b, the transpose of the course's W x + b) and the mean loss, the output layer's gradients "
         f"are Hᵀ(Ŷ − Y)/N and the column sums of (Ŷ − Y)/N; the error goes back through W_yᵀ and is "
         f"multiplied by tanh′ = 1 − h², then the hidden layer's gradients follow as the output layer's. "
-        f"This is `backward` in our code, which trains the `manual` variant. Checked on the "
+        f"This is backward in our code, which trains the manual variant. Checked on the "
         f"{'-'.join(map(str, sizes))} {activation} network with random weights and {CHECK_EXAMPLES} random "
         f"examples: {check_words(rows)}."
     )
@@ -249,14 +268,14 @@ def circle_gradients(results: dict[str, VariantResult], ctx: Context) -> Questio
             check_table(
                 rows,
                 weight_labels(sizes),
-                "The hand-written gradients (`backward`) against autograd and finite differences",
+                "The hand-written gradients (backward) against autograd and finite differences",
             )
         ],
         equations(
             ctx,
             "backprop_circle_gradients",
-            r"\frac{\partial \ell}{\partial \tilde{y}} = \hat{y} - y \qquad "
-            r"\Delta_y = \frac{1}{N}(\hat{Y} - Y)",
+            r"\dfrac{\partial \ell}{\partial \tilde{y}} = \hat{y} - y \qquad "
+            r"\Delta_y = \dfrac{1}{N}(\hat{Y} - Y)",
             r"\nabla_{W_y} L = H^{\top} \Delta_y \qquad \nabla_{b_y} L = \sum_{i=1}^{N} "
             r"\Delta_{y,i}",
             r"\Delta_h = (\Delta_y W_y^{\top}) \odot (1 - H^{2}) \qquad "
@@ -394,6 +413,7 @@ def c_impact(results: dict[str, VariantResult], ctx: Context) -> Question | None
     )
 
 
+@single_thread
 def nonlinearity(results: dict[str, VariantResult], ctx: Context) -> Question | None:
     """Réponse 3: without activations, layers collapse into one linear map; a linear boundary fails on "
       "Circle."""
@@ -465,8 +485,8 @@ def logreg_gradient(results: dict[str, VariantResult], ctx: Context) -> Question
     answer = (
         f"With z = xW + b and ŷ = softmax(z), the gradient of −log ŷ_{{c*}} with respect to z is ŷ − y* "
         f"(the softmax's derivative cancels the log's); z is linear in W and b, so the chain rule gives "
-        f"the two formulas below, averaged over the N examples of the batch. Our `backward` computes "
-        f"exactly this for a network without hidden layer, and `logreg_manual` trains with it. Checked "
+        f"the two formulas below, averaged over the N examples of the batch. Our backward computes "
+        f"exactly this for a network without hidden layer, and logreg_manual trains with it. Checked "
         f"on the {sizes[0]}-{sizes[-1]} model with random weights and {CHECK_EXAMPLES} random examples: "
         f"{check_words(rows)}."
     )
@@ -487,8 +507,8 @@ def logreg_gradient(results: dict[str, VariantResult], ctx: Context) -> Question
             "backprop_logreg_gradient",
             r"\nabla_{z} L(\hat{y}, y^{*}) = \nabla_{z}\left(-z_{c^{*}} + \log \sum_j e^{z_j}"
             r"\right) = \hat{y} - y^{*}",
-            r"\frac{\partial L}{\partial W} = \frac{1}{N} X^{\top} (\hat{Y} - Y^{*}) \qquad "
-            r"\frac{\partial L}{\partial b} = \frac{1}{N} \sum_{i=1}^{N} (\hat{y}_i - y^{*}_i)",
+            r"\dfrac{\partial L}{\partial W} = \dfrac{1}{N} X^{\top} (\hat{Y} - Y^{*}) \qquad "
+            r"\dfrac{\partial L}{\partial b} = \dfrac{1}{N} \sum_{i=1}^{N} (\hat{y}_i - y^{*}_i)",
         ),
     )
 
@@ -540,6 +560,7 @@ def mlp_backward(results: dict[str, VariantResult], ctx: Context) -> Question | 
     )
 
 
+@single_thread
 def convexity(ctx: Context) -> Question:
     """TP 1, ex. 1-2: the logistic regression's loss is convex, the perceptron's is not; both shown.
 
@@ -592,7 +613,7 @@ def convexity(ctx: Context) -> Question:
         f"so the minimum is a flat valley, not a single point as the seed writes («un seul minimum "
         f"global»). The perceptron: swapping two hidden units (with their "
         f"weights) changes nothing, so every minimum has copies. We trained a "
-        f"{'-'.join(map(str, DEMO_SIZES))} tanh network on Circle ({DEMO_EPOCHS} epochs, our `manual` "
+        f"{'-'.join(map(str, DEMO_SIZES))} tanh network on Circle ({DEMO_EPOCHS} epochs, our manual "
         "step) and reversed the order of its hidden units: both have the train "
         f"loss {path[0]:.4f} and {path[-1]:.4f}, but halfway between them the loss is {middle:.4f}, "
         f"{'above' if middle > max(path[0], path[-1]) else 'not above'} the chord. A convex function "

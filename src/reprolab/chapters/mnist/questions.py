@@ -116,7 +116,8 @@ def mlp_parameters(results: dict[str, VariantResult], ctx: Context) -> Question 
         + f" The first layer holds {ours[0] / sum(ours):.0%} of them: one weight per pixel and hidden unit."
     )
     return Question(
-        "«fc1 (Dense) (None, 100) 78500 / activation_1 (Activation) (None, 100) 0 / dense_1 (Dense) "
+        "«Le modèle créé et ses différents paramètres sont alors résumés dans la figure ci-dessous : "
+        "fc1 (Dense) (None, 100) 78500 / activation_1 (Activation) (None, 100) 0 / dense_1 (Dense) "
         "(None, 10) 1010 / activation_2 (Activation) (None, 10) 0 / Total params: 79,510»",
         f"{TP2}, ex. 2, figure 4",
         answer,

@@ -219,6 +219,13 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
     smoke = summary.scale == "smoke"
     keras, drop, untangle = (results.get(e, {}) for e in ("keras_style", "dropout_split", "untangling"))
     paragraphs, conclusion = [], []
+    if smoke:
+        epochs = max((int(r.metrics.get("epochs", 0)) for exp in results.values() for r in exp.values()),
+                     default=0)
+        paragraphs.append(f"At smoke scale the data are tiny synthetic fixtures trained for at most {epochs} "
+                          f"epoch(s): every accuracy, loss and neighbourhood hit below is meaningless, "
+                          f"none is compared with the seeds, and over- or under-fitting is "
+                          f"{NOT_ENOUGH_EPOCHS}.")
     chain = [(n, keras[n].metrics) for n in ("logreg", "mlp", "cnn") if n in keras]
     if len(chain) >= 2:
         paragraphs.append(_keras_paragraph(chain, smoke))
@@ -249,21 +256,20 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         if not smoke:
             top = max(learned, key=learned.get)
             conclusion.append(f"Training untangles the classes: the t-SNE neighbourhood hit goes from "
-                              f"{raw:.3f} "
-                              f"(pixels) to {learned[top]:.3f} ({top}).")
+                              f"{raw:.3f} (pixels) to {learned[top]:.3f} ({top}).")
     comparisons = [c for p in summary.experiments if (c := seed_comparison(p))]
-    if comparisons:
+    if comparisons and not smoke:
         paragraphs.append("Against the seeds' numbers (test accuracy, %) — " + "; ".join(comparisons) + ".")
+    sized = {n: mm["params"] for n, mm in chain if mm.get("params")}
+    if {"mlp", "cnn"} <= sized.keys():
+        fewer = sized["cnn"] < sized["mlp"]
+        conclusion.append(f"The CNN has {sized['cnn']:,} parameters, {'fewer' if fewer else 'more'} than the "
+                          f"perceptron's {sized['mlp']:,}: "
+                          + ("its convolutions share their weights across the image, so depth costs few "
+                             "parameters." if fewer else "its fully connected layers dominate."))
     if smoke:
-        epochs = max((int(r.metrics.get("epochs", 0)) for exp in results.values() for r in exp.values()),
-                     default=0)
-        paragraphs.append(f"At smoke scale the data are tiny synthetic fixtures trained for at most {epochs} "
-                          f"epoch(s): every accuracy, loss and neighbourhood hit above is meaningless, and "
-                          f"over- or under-fitting is {NOT_ENOUGH_EPOCHS}.")
-        sizes = ", ".join(f"{n} {mm['params']:,}" for n, mm in chain if mm.get("params"))
-        conclusion.append("These results are at smoke scale: the accuracies, losses and neighbourhood "
-                          "hits are "
-                          "not meaningful and no model is ranked; the parameter counts"
-                          + (f" ({sizes})" if sizes else "") + " and the epoch-0 check against ln K are.")
+        conclusion.append("These results are at smoke scale: the accuracies, losses and neighbourhood hits "
+                          "are not meaningful and no model is ranked; the parameter counts and the epoch-0 "
+                          "check against ln K are.")
     summary.discussion += paragraphs
     summary.conclusion += conclusion[:4]

@@ -372,6 +372,8 @@ def test_mnist_smoke_discussion_says_not_enough_epochs_and_no_overfitting(tmp_pa
     assert NOT_ENOUGH_EPOCHS in " ".join(summary.discussion)
     assert "overfit" not in text.lower() and "the over-fitting the seed saw" not in text
     assert "no model is ranked" in summary.conclusion[-1] and len(summary.conclusion) <= 4
+    claims = [t for p in summary.experiments for t in p.tables if t.title.startswith("The seed's statements")]
+    assert claims and not any("overfits" in row.cells[0] for row in claims[0].rows)
     [q4] = [q for p in summary.experiments for q in p.questions if q.source.endswith("q. 4")]
     assert NOT_ENOUGH_EPOCHS in q4.answer and "is not judged at smoke scale" in q4.answer
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from reprolab.report.generic import initial_table
-from reprolab.report.parts import Context, Question, VariantResult
+from reprolab.report.parts import Context, ExperimentPart, Question, Row, Table, VariantResult
 
 SMOKE_NOTE = " At smoke scale these numbers come from tiny synthetic data and say nothing about the model."
 
@@ -68,3 +68,30 @@ def epoch_one(results: dict[str, VariantResult], ctx: Context, quote: str, sourc
               f"training, when the weights improve fast, the average lags well behind: the gap closes in "
               f"later epochs.")
     return Question(quote, source, answer + (SMOKE_NOTE if ctx.smoke else ""))
+
+
+def layer_table(found: list, title: str) -> Table:
+    """The layers of a network (`architecture.layers`), as a course's per-layer question asks them:
+    what each layer is, the shape of its output for one example, its parameters, and the total."""
+    rows = [Row([layer.name, layer.description, " × ".join(map(str, layer.output_shape)),
+                 f"{layer.params:,}"]) for layer in found]
+    rows.append(Row(["total", "", "", f"{sum(layer.params for layer in found):,}"]))
+    return Table(["layer", "what it is", "output shape (one example)", "parameters"], rows, title)
+
+
+def seed_comparison(part: ExperimentPart) -> str | None:
+    """The experiment's results table in words, for a discussion: each variant with a reference, ours
+    against the seed's number and the verdict (or that smoke-scale numbers are not judged)."""
+    table = part.results
+    if table is None or "seed's reference" not in table.columns:
+        return None
+    col = {name: i for i, name in enumerate(table.columns)}
+    ref, diff = col["seed's reference"], col["difference"]
+    rows = [row for row in table.rows if row.cells[ref] != "—"]
+    if not rows:
+        return None
+    if all(row.verdict == "n/a (smoke scale)" for row in rows):
+        return f"{part.name}: the seed's numbers are not compared at smoke scale"
+    return f"{part.name}: " + ", ".join(
+        f"{row.cells[0]} {row.cells[1]} against {row.cells[ref]} ({row.cells[diff]}, {row.verdict})"
+        for row in rows)

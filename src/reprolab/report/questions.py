@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 
+from torch import nn
+
+from reprolab.models import build_model
 from reprolab.report.generic import initial_table
 from reprolab.report.parts import Context, ExperimentPart, Question, Row, Table, VariantResult
 
@@ -60,14 +63,28 @@ def epoch_one(results: dict[str, VariantResult], ctx: Context, quote: str, sourc
         return None
     below = [n for n, (train, test) in pairs.items() if train < test]
     gaps = [test - train for train, test in pairs.values()]
+    noisy = [n for n in pairs if _regularised(results[n])]
     answer = (f"After epoch 1 the train accuracy is below the test accuracy for {len(below)} of {len(pairs)} "
               f"variant(s) (test − train: {_span(gaps)} points). The train accuracy of an epoch is the mean "
               f"over its batches, each measured with the weights of that moment, most of them worse than "
-              f"at the end of the epoch, and with dropout and augmentation active; the test accuracy is "
-              f"measured once, with the weights at the end of the epoch, without dropout. Early in "
-              f"training, when the weights improve fast, the average lags well behind: the gap closes in "
-              f"later epochs.")
+              f"at the end of the epoch; the test accuracy is measured once, with the weights at the end of "
+              f"the epoch. Early in training, when the weights improve fast, the average lags well behind: "
+              f"the gap closes in later epochs.")
+    if noisy:
+        answer += (f" For {', '.join(noisy)}, dropout or augmentation is also active while training and off "
+                   f"at test time, which lowers the train accuracy further.")
     return Question(quote, source, answer + (SMOKE_NOTE if ctx.smoke else ""))
+
+
+def _regularised(result: VariantResult) -> bool:
+    """Whether a variant trains with augmentation or with dropout in its network."""
+    params = result.variant.params
+    if params.get("augment"):
+        return True
+    if "model" not in params:
+        return False
+    model = build_model(params["model"], **params.get("model_options", {}))
+    return any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
 
 
 def layer_table(found: list, title: str) -> Table:

@@ -85,6 +85,8 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
             part.method_tables.append(origins)
         if exp_name in additions:
             additions[exp_name](part, results, ctx)
+        asked = {table.title for question in part.questions for table in question.tables}
+        part.tables = [table for table in part.tables if table.title not in asked]  # shown by its question
         parts.append(part)
     summary = ChapterPart(chapter, ch_config.get("title", chapter), ch_config.get("sources", []),
                           config["scale"], parts)

@@ -481,4 +481,4 @@ def origins_sentence(table: Table) -> str:
              for owner in ("seed", "ours", "seed and ours")}
     return (f"Of the {len(table.rows)} settings config.yaml marks for this experiment, "
             f"{count['seed']} are the seed's, {count['ours']} ours (the seed is silent) and "
-            f"{count['seed and ours']} partly each: the table \"Whose each setting is\" quotes them.")
+            f"{count['seed and ours']} partly each; the settings appendix quotes them one by one.")

@@ -63,6 +63,7 @@ class ExperimentPart:
     figures: list[Figure] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
+    origins: Table | None = None  # whose each setting is (the seed's or ours): the settings appendix
 
 
 @dataclass

@@ -50,7 +50,7 @@ def _titled(tables: list[dict]) -> list[tuple[dict, str]]:
     return [(t, t.get("title") or "") for t in tables]
 
 
-def _numbered_tables(tables: list, chapter: int, counter) -> list[dict]:
+def _numbered_tables(tables: list, chapter: int | str, counter) -> list[dict]:
     """`(table, caption)` pairs -> `{"number", "caption", "table"}` entries, skipping absent tables."""
     return [{"number": f"{chapter}.{next(counter)}", "caption": caption, "table": table}
             for table, caption in tables if table]
@@ -60,7 +60,8 @@ def numbered(chapters: list[dict]) -> list[dict]:
     """A copy of the chapter summaries with numbers, in reading order: chapter `n`, experiment `n.m`,
     and per chapter its tables and figures `n.k`. An experiment's tables become
     `{"number", "caption", "table"}` entries: `method_tables` (the setup, then the networks),
-    `result_tables` (the results, then the others), and each question's `numbered_tables`."""
+    `result_tables` (the results, then the others), and each question's `numbered_tables`; the
+    tables of whose each setting is go to the settings appendix, `B.k` (`origins_entry`)."""
     chapters = copy.deepcopy(chapters)
     for n, chapter in enumerate(chapters, 1):
         chapter["number"] = n
@@ -75,6 +76,12 @@ def numbered(chapters: list[dict]) -> list[dict]:
                 figure["number"] = f"{n}.{next(figures)}"
             for question in exp["questions"]:
                 question["numbered_tables"] = _numbered_tables(_titled(question["tables"]), n, tables)
+    settings = itertools.count(1)
+    for chapter in chapters:
+        for exp in chapter["experiments"]:
+            if exp.get("origins"):
+                caption = f"{chapter['number']}.{exp['number'].split('.')[1]} {exp['title']}"
+                exp["origins_entry"] = _numbered_tables([(exp["origins"], caption)], "B", settings)[0]
     return chapters
 
 

@@ -82,7 +82,7 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
         datasets = sorted({r.variant.params.get("dataset") for r in results.values()} - {None})
         if origins := origins_table(config.get("origins", {}), exp_name, datasets):
             part.method += [origins_sentence(origins)]
-            part.method_tables.append(origins)
+            part.origins = origins
         if exp_name in additions:
             additions[exp_name](part, results, ctx)
         asked = {table.title for question in part.questions for table in question.tables}

@@ -68,3 +68,36 @@ def epoch_one(results: dict[str, VariantResult], ctx: Context, quote: str, sourc
               f"training, when the weights improve fast, the average lags well behind: the gap closes in "
               f"later epochs.")
     return Question(quote, source, answer + (SMOKE_NOTE if ctx.smoke else ""))
+
+
+def network_layers(result: VariantResult, default_shape=None) -> list:
+    """The layers of a variant's network (`architecture.Layer`s), built from its settings (`model`,
+    `model_options`) and run on one zero example of its input shape (`input_shape` in its metrics,
+    else `default_shape`): output shapes, parameters and receptive fields follow the code."""
+    from reprolab.architecture import example_input, layers
+    from reprolab.models import build_model
+
+    params = result.variant.params
+    shape = result.metrics.get("input_shape") or default_shape
+    if shape is None:
+        raise ValueError(f"{result.variant.id}: no input_shape in its metrics and no default shape")
+    return layers(build_model(params["model"], **params.get("model_options", {})), example_input(shape))
+
+
+def shape_text(shape) -> str:
+    """A shape as printed: `32 × 16 × 16` (channels × height × width), or a dict's shapes by key."""
+    if isinstance(shape, dict):
+        return ", ".join(f"{key} {shape_text(value)}" for key, value in shape.items())
+    return " × ".join(str(int(s)) for s in shape)
+
+
+def test_loss_course(history, rise: float = 0.05) -> tuple[int, float, float, bool]:
+    """Over the trained epochs (1-N): the epoch of the lowest test loss, that loss, the final one, and whether
+    the final one ends more than `rise` (relative) above the lowest (the test loss rises after its minimum).
+    Only meaningful where `parts.enough_epochs` says so."""
+    from reprolab.report.parts import trained_epochs
+
+    h = trained_epochs(history)
+    low = int(h["test_loss"].to_numpy().argmin())
+    lowest, final = float(h["test_loss"].iloc[low]), float(h["test_loss"].iloc[-1])
+    return int(h["epoch"].iloc[low]), lowest, final, low < len(h) - 1 and final - lowest > rise * lowest

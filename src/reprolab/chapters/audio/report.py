@@ -160,8 +160,8 @@ def epoch_one_question(results: dict[str, VariantResult], ctx: Context) -> Quest
                      + ("(test above train, as the seed saw); " if first["test_acc"] > first["train_acc"]
                         else "(test not above train, unlike the seed); ")
                      + f"losses train {first['train_loss']:.3f}, test {first['test_loss']:.3f}; at epoch "
-                     f"{int(last['epoch'])}: accuracies {last['train_acc']:.2f} / {last['test_acc']:.2f} %, "
-                     f"losses {last['train_loss']:.3f} / {last['test_loss']:.3f}")
+                     f"{int(last['epoch'])}: train / test accuracy {last['train_acc']:.2f} / "
+                     f"{last['test_acc']:.2f} %, loss {last['train_loss']:.3f} / {last['test_loss']:.3f}")
     if notes:
         question.answer = "; ".join(notes) + ". " + question.answer
     return question

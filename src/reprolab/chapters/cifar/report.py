@@ -378,16 +378,17 @@ def changes(before: dict, after: dict) -> str:
             return ", ".join(f"{k} {text(v)}" for k, v in value.items()) or "none"
         return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
-    keys = ("standardize", "augment", "optimizer", "scheduler", "model_options")
+    labels = {"standardize": "standardised", "augment": "augmentation", "optimizer": "optimiser",
+              "scheduler": "schedule", "model_options": "network"}
     out = []
-    for key in keys:
+    for key, label in labels.items():
         if before.get(key) != after.get(key):
             if isinstance(after.get(key), dict) and isinstance(before.get(key), dict):
                 diff = {k: v for k, v in after[key].items() if before[key].get(k) != v}
                 gone = [k for k in before[key] if k not in after[key]]
-                out.append(f"{key} {text(diff)}" + (f" (no {', '.join(gone)})" if gone else ""))
+                out.append(f"{label}: {text(diff)}" + (f" (no {', '.join(gone)})" if gone else ""))
             else:
-                out.append(f"{key} {text(after.get(key))}")
+                out.append(f"{label}: {text(after.get(key))}")
     return "; ".join(out) or "nothing"
 
 
@@ -397,7 +398,7 @@ def seed_step(ctx: Context, name: str, before: str) -> tuple[str, float | None, 
     a, b = ctx.reference(name), ctx.reference(before)
     if a is None or b is None:
         return ("—", None, None)
-    text = f"{a.text()} from {b.text()}"
+    text = f"{a.text()} % from {b.text()} %"
     if a.value is not None and b.value is not None:
         return text, a.value - b.value, None
     if a.max is not None and b.value is not None:
@@ -455,12 +456,12 @@ def step_question(step: dict, results: dict[str, VariantResult], ctx: Context) -
     answer = (f"{name} ({step['what']}) against {before}: {step['ours']:.2f} % against {step['from']:.2f} % "
               f"test accuracy, {step['diff']:+.2f} points.")
     if step["seed_diff"] is not None:
-        answer += (f" The seed: {step['seed']} %, {step['seed_diff']:+.2f} points; "
+        answer += (f" The seed: {step['seed']}, {step['seed_diff']:+.2f} points; "
                    + ("the same direction." if step["agree"] else "the opposite direction."))
     elif step["seed_bound"] is not None:
-        answer += f" The seed: {step['seed']} %, a change of at most {step['seed_bound']:+.2f} points."
+        answer += f" The seed: {step['seed']}, a change of at most {step['seed_bound']:+.2f} points."
     elif step["seed"] != "—":
-        answer += f" The seed: {step['seed']} % (a bound: no change to compare)."
+        answer += f" The seed: {step['seed']} (a bound: no change to compare)."
     if name in histories and before in histories:
         h, hb = histories[name], histories[before]
         best, best_before = h.loc[h["test_acc"].idxmax()], hb.loc[hb["test_acc"].idxmax()]

@@ -38,8 +38,7 @@ SOURCE = "seed 001 (TP fusion)"
 AVMNIST_SHAPE = {"image": [1, 28, 28], "audio": [1, 112, 112]}  # when the metrics predate `input_shape`
 # Plain MNIST, for the difficulty of AV-MNIST's images: the catalogue's number for LeNet-5 (cited, not ours).
 MNIST_LENET5 = Reference("test_acc", source="EXPERIMENTS.md", value=98.62, split="test",
-                         section="§ 3, mnist_baseline: a public run of the TME's LeNet-5 on plain MNIST, 5 "
-                                 "epochs")
+                         section="§ 3 (a public run of the TME's LeNet-5, 5 epochs)")
 
 
 def samples(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:

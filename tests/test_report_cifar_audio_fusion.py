@@ -299,6 +299,8 @@ def test_fusion_discussion_and_avmnist_difficulty(tmp_path):
         in difficulty.answer and f"{65.0 - fusion.MNIST_LENET5.value:+.2f} points" in difficulty.answer
     assert "3 of 3 fusions beat the best single modality" in summary.discussion[0]
     assert summary.conclusion[0].startswith("The best network is intermediate_fusion, 71.00 %")
+    assert summary.conclusion[-1] == ("Fusing the modalities helps: the best fusion, intermediate_fusion, is "
+                                      "+6.00 points from the best single modality, image_lenet5.")
     smoke = ChapterPart("fusion", "", [], "smoke", [ExperimentPart("data", "", "x")])
     fusion.discuss(smoke, {"data": {"samples": samples}, "models": models})
     assert "not judged at smoke scale" in smoke.discussion[0]

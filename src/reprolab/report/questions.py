@@ -11,9 +11,10 @@ import math
 
 from torch import nn
 
+from reprolab.architecture import example_input, layers
 from reprolab.models import build_model
 from reprolab.report.generic import initial_table
-from reprolab.report.parts import Context, ExperimentPart, Question, Row, Table, VariantResult
+from reprolab.report.parts import Context, ExperimentPart, Question, Row, Table, VariantResult, trained_epochs
 
 SMOKE_NOTE = " At smoke scale these numbers come from tiny synthetic data and say nothing about the model."
 
@@ -112,3 +113,31 @@ def seed_comparison(part: ExperimentPart) -> str | None:
     return f"{part.name}: " + ", ".join(
         f"{row.cells[0]} {row.cells[1]} against {row.cells[ref]} ({row.cells[diff]}, {row.verdict})"
         for row in rows)
+
+
+def network_layers(result: VariantResult, default_shape=None) -> list:
+    """The layers of a variant's network (`architecture.Layer`s), built from its settings (`model`,
+    `model_options`) and run on one zero example of its input shape (`input_shape` in its metrics,
+    else `default_shape`): output shapes, parameters and receptive fields follow the code."""
+    params = result.variant.params
+    shape = result.metrics.get("input_shape") or default_shape
+    if shape is None:
+        raise ValueError(f"{result.variant.id}: no input_shape in its metrics and no default shape")
+    return layers(build_model(params["model"], **params.get("model_options", {})), example_input(shape))
+
+
+def shape_text(shape) -> str:
+    """A shape as printed: `32 × 16 × 16` (channels × height × width), or a dict's shapes by key."""
+    if isinstance(shape, dict):
+        return ", ".join(f"{key} {shape_text(value)}" for key, value in shape.items())
+    return " × ".join(str(int(s)) for s in shape)
+
+
+def test_loss_course(history, rise: float = 0.05) -> tuple[int, float, float, bool]:
+    """Over the trained epochs (1-N): the epoch of the lowest test loss, that loss, the final one, and whether
+    the final one ends more than `rise` (relative) above the lowest (the test loss rises after its minimum).
+    Only meaningful where `parts.enough_epochs` says so."""
+    h = trained_epochs(history)
+    low = int(h["test_loss"].to_numpy().argmin())
+    lowest, final = float(h["test_loss"].iloc[low]), float(h["test_loss"].iloc[-1])
+    return int(h["epoch"].iloc[low]), lowest, final, low < len(h) - 1 and final - lowest > rise * lowest

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 from reprolab import architecture
-from reprolab.models import build_model
 from reprolab.report.parts import (
     NOT_ENOUGH_EPOCHS,
     Context,
@@ -22,7 +21,7 @@ from reprolab.report.parts import (
     fmt,
     trained_epochs,
 )
-from reprolab.report.questions import SMOKE_NOTE, initial_loss, layer_table
+from reprolab.report.questions import SMOKE_NOTE, initial_loss, layer_table, network_layers, shape_text
 
 TP2 = "seed 002, TP 2"
 SEED_000 = "seed 000, ex. 1"
@@ -46,16 +45,7 @@ def has(r: VariantResult | None, *keys: str) -> bool:
 
 def model_layers(r: VariantResult) -> list[architecture.Layer] | None:
     """The variant's model, built as trained and walked on one example of its input shape."""
-    shape = r.metrics.get("input_shape")
-    if shape is None:
-        return None
-    p = r.variant.params
-    model = build_model(p["model"], **p.get("model_options", {}))
-    return architecture.layers(model, architecture.example_input(shape))
-
-
-def _shape(shape) -> str:
-    return " × ".join(map(str, shape))
+    return network_layers(r) if r.metrics.get("input_shape") is not None else None
 
 
 def _steps(r: VariantResult) -> int:
@@ -75,7 +65,7 @@ def logreg_parameters(results: dict[str, VariantResult], ctx: Context) -> Questi
     n_in, n_out = r.metrics["input_shape"], linear.output_shape[0]
     inputs = math.prod(n_in)
     answer = (
-        f"Each {_shape(n_in)} image is flattened to {inputs} inputs; each of the {n_out} outputs has one "
+        f"Each {shape_text(n_in)} image is flattened to {inputs} inputs; each of the {n_out} outputs has one "
         f"weight per input and a bias: ({inputs} + 1) × {n_out} = {(inputs + 1) * n_out:,}. The built "
         f"model counts {sum(layer.params for layer in found):,}, the trained one "
         f"{int(r.metrics['params']):,}."
@@ -100,7 +90,7 @@ def mlp_parameters(results: dict[str, VariantResult], ctx: Context) -> Question 
     answer = (
         "Ours, from the built model: "
         + ", ".join(
-            f"{layer.description} ({_shape(layer.output_shape)} outputs): {layer.params:,} parameters"
+            f"{layer.description} ({shape_text(layer.output_shape)} outputs): {layer.params:,} parameters"
             for layer in linears
         )
         + f"; {sum(layer.params for layer in found):,} in all (activations, like Keras' Activation rows, "
@@ -133,8 +123,8 @@ def cnn_parameters(results: dict[str, VariantResult], ctx: Context) -> Question 
         return None
     convs = [layer for layer in found if layer.kind == "Conv2d"]
     shapes = " → ".join(
-        [_shape(r.metrics["input_shape"])]
-        + [_shape(layer.output_shape) for layer in found if layer.kind in ("Conv2d", "MaxPool2d")]
+        [shape_text(r.metrics["input_shape"])]
+        + [shape_text(layer.output_shape) for layer in found if layer.kind in ("Conv2d", "MaxPool2d")]
     )
     total = sum(layer.params for layer in found)
     dense = sum(layer.params for layer in found if layer.kind == "Linear")

@@ -5,6 +5,14 @@ from __future__ import annotations
 from reprolab.chapters.backprop import questions
 from reprolab.registry import Variant
 from reprolab.report.generic import SETUP_COLUMNS, Claim, claims_table, train_setup_row
+from reprolab.report.method import (
+    dataset_name,
+    network_tables,
+    optimizer_words,
+    seeds_words,
+    setup_table,
+    train_method,
+)
 from reprolab.report.parts import (
     NOT_ENOUGH_EPOCHS,
     ChapterPart,
@@ -23,16 +31,56 @@ METHODS = {"manual": "forward and backward by hand", "autograd": "loss.backward(
            "nn": "torch.nn layers", "optim": "torch.nn + torch.optim.SGD"}
 
 
+def scratch_network(variant: Variant, metrics: dict) -> str:
+    """A hand-written network in words: "2-4-2, tanh hidden units, softmax output"."""
+    p = variant.params
+    sizes = "-".join(map(str, [metrics["n_inputs"], *p.get("hidden", []), metrics["n_classes"]]))
+    hidden = f", {p.get('activation', 'tanh')} hidden units" if p.get("hidden") else ""
+    return f"{sizes}{hidden}, softmax output"
+
+
+def scratch_init(variant: Variant) -> str:
+    p = variant.params
+    if p.get("init") == "zero":
+        return "all weights zero"
+    return f"weights drawn from normal(0, {p.get('init_std', 0.1)})"
+
+
+def scratch_optimizer(variant: Variant) -> str:
+    return optimizer_words({"name": "sgd", "lr": variant.params["lr"]}) + " on the mean loss"
+
+
 def scratch_setup_row(variant: Variant, metrics: dict) -> Row:
     """The generic setup columns for a hand-written network."""
     p = variant.params
-    sizes = "-".join(map(str, [metrics["n_inputs"], *p.get("hidden", []), metrics["n_classes"]]))
-    hidden = f" {p.get('activation', 'tanh')}" if p.get("hidden") else ""
-    init = "zero" if p.get("init") == "zero" else f"normal(0, {p.get('init_std', 0.1)})"
-    return Row([variant.name, f"{sizes}{hidden}, softmax; {METHODS[p['method']]}; init {init}",
-                fmt(int(metrics["params"])), p["dataset"], f"{metrics['n_train']:,} / {metrics['n_test']:,}",
-                f"sgd lr {p['lr']} (mean loss)", str(p["batch_size"]), str(p["epochs"]),
-                ", ".join(map(str, variant.seeds))])
+    return Row([variant.name, f"{scratch_network(variant, metrics)}; {METHODS[p['method']]}; "
+                              f"{scratch_init(variant)}",
+                fmt(int(metrics["params"])), dataset_name(p["dataset"]),
+                f"{metrics['n_train']:,} / {metrics['n_test']:,}", scratch_optimizer(variant),
+                str(p["batch_size"]), str(p["epochs"]), ", ".join(map(str, variant.seeds))])
+
+
+def scratch_method(results: dict[str, VariantResult]) -> list[str]:
+    """The method of the hand-written variants in words: what they share said once."""
+    written = [r for r in results.values() if r.variant.kind == "scratch"]
+    if not written:
+        return []
+
+    def once(describe, what: str) -> str:
+        texts = list(dict.fromkeys(describe(r) for r in written))
+        return texts[0] if len(texts) == 1 else f"{what} per variant (setup table)"
+
+    v, m = written[0].variant, written[0].metrics
+    sizes = once(lambda r: scratch_network(r.variant, r.metrics), "its sizes")
+    return [f"Data: {dataset_name(v.params['dataset'])}, {m['n_train']:,} training and {m['n_test']:,} test "
+            f"examples.",
+            f"Network, written by hand: {sizes}; "
+            f"{once(lambda r: scratch_init(r.variant), 'initial weights')}; "
+            f"{once(lambda r: METHODS[r.variant.params['method']], 'the code')}.",
+            f"Training: {once(lambda r: scratch_optimizer(r.variant), 'optimiser')}, batches of "
+            f"{once(lambda r: str(r.variant.params['batch_size']), 'batch size')}, "
+            f"{once(lambda r: str(r.variant.params['epochs']), 'epochs')} epochs, "
+            f"{seeds_words(list(v.seeds))}."]
 
 
 def _boundaries(part: ExperimentPart, results: dict[str, VariantResult]) -> None:
@@ -87,9 +135,11 @@ def _symmetry(part: ExperimentPart, results: dict[str, VariantResult]) -> None:
 
 def scratch(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
     """Setup (hand-written and `train` variants alike), boundaries, image grid, forms, symmetry."""
-    part.setup = Table(SETUP_COLUMNS, [train_setup_row(r.variant, r.metrics) if r.variant.kind == "train"
-                                       else scratch_setup_row(r.variant, r.metrics)
-                                       for r in results.values()])
+    part.method = scratch_method(results) + train_method(results) + part.method
+    part.method_tables += network_tables(results)
+    rows = [train_setup_row(r.variant, r.metrics) if r.variant.kind == "train"
+            else scratch_setup_row(r.variant, r.metrics) for r in results.values()]
+    part.setup = setup_table(SETUP_COLUMNS, rows)
     _boundaries(part, results)
     for r in results.values():
         if n_images := r.variant.params.get("image_grid"):

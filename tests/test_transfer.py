@@ -287,3 +287,24 @@ def test_anatomy_job_describes_the_network_and_ranks_the_photos(tmp_path):
         probs = [v for _, v in p["top"]]
         assert probs == sorted(probs, reverse=True) and p["probability_sum"] == pytest.approx(100, abs=1e-3)
     assert outputs["predictions"].stat().st_size > 0 and m["n_categories"] == 1000
+
+
+def test_the_answers_follow_the_model():
+    """A changed layer changes the method table and the answer to TP 7's first question."""
+    from reprolab.chapters.transfer.report import Context, layer_table, parameters_question
+
+    model = networks.build("vgg16")
+    with torch.device("meta"):
+        model.classifier[0] = torch.nn.Linear(512 * 7 * 7, 2048)
+        model.classifier[3] = torch.nn.Linear(2048, 4096)
+    layers = networks.describe(model, "vgg16")
+    total = sum(layer["params"] for layer in layers)
+    ctx = Context(smoke=False, tolerance=1.0, primary="test_acc", direction="max", references={},
+                  figures_dir=Path("."))
+    question = parameters_question({"params": total, "layers": layers}, {la["label"]: la for la in layers},
+                                   ctx, "vgg16")
+    fc6 = (25088 + 1) * 2048
+    assert f"{total:,} parameters" in question.answer and f"{fc6:,}" in question.answer
+    assert total == 138_357_544 - (25088 + 1) * 4096 - (4096 + 1) * 4096 + fc6 + (2048 + 1) * 4096
+    rows = {row.cells[0]: row.cells for row in layer_table(layers, "t").rows}
+    assert rows["fc6"][3] == f"{fc6:,}" and rows["total"][3] == f"{total:,}"

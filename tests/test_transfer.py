@@ -225,18 +225,18 @@ def multilabel_job(tmp_path, params, seed=0, name="v"):
     if "features" in params:
         inputs["features"] = tmp_path / "features.pt"
     outputs = {"metrics": out / "metrics.json", "history": out / "history.csv", "model": out / "model.pt"}
-    base = {"batch_size": 4, "optimizer": {"name": "sgd", "lr": 0.1}, "seeds": [0], "device": "cpu"}
+    base = {"batch_size": 3, "optimizer": {"name": "sgd", "lr": 0.1}, "seeds": [0], "device": "cpu"}
     return Job(Variant("transfer", "voc2007", name, base | params), inputs, outputs, seed=seed)
 
 
 @pytest.fixture(scope="module")
 def voc_like(tmp_path_factory):
-    """A prepared VOC-like set (16 train, 8 test 32 x 32 images, 20 labels) and its resnet18 features."""
+    """A prepared VOC-like set (6 train, 4 test 32 x 32 images, 20 labels) and its resnet18 features."""
     root = tmp_path_factory.mktemp("voc_like")
     g = torch.Generator().manual_seed(0)
     (root / "prepared").mkdir()
     difficult = {}
-    for split, n in (("train", 16), ("test", 8)):
+    for split, n in (("train", 6), ("test", 4)):
         y = (torch.rand(n, 20, generator=g) < 0.2).to(torch.uint8)
         y[:, 0] = torch.arange(n) % 2
         x = (torch.rand(n, 3, 32, 32, generator=g) * 255).to(torch.uint8)
@@ -260,7 +260,7 @@ def test_linear_layer_on_features_and_fine_tuning_start_from_the_same_function(v
     assert linear["initial_map"] == pytest.approx(fine["initial_map"], abs=1e-6)
     assert linear["initial_loss"] == pytest.approx(fine["initial_loss"], rel=1e-3)
     for m, trained in ((linear, 20 * 512 + 20), (fine, 11_186_772)):
-        assert m["params"] == trained and m["n_labels"] == 20 and m["n_train"] == 16
+        assert m["params"] == trained and m["n_labels"] == 20 and m["n_train"] == 6
         assert {"train_map", "test_map", "test_map_voc", "test_acc", "test_ap_c0"} <= m.keys()
         assert m["test_map_voc"] == pytest.approx(m["test_map"])  # no difficult pair here
     history = (voc_like / "linear" / "seed0" / "history.csv").read_text().splitlines()

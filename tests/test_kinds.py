@@ -55,6 +55,16 @@ def test_untangling_reads_the_model_of_the_variant_it_names(config):
     assert "model" not in raw
 
 
+def test_a_named_asset_is_read_through_its_manifest(config):
+    """The rule that fetches an asset makes its manifest (last): that file, not the folder, is the input."""
+    defaults = config["chapters"]["audio"]["experiments"]["spectrogram_cnn"]["defaults"]
+    defaults["assets"] = ["vgg16", "glove6b"]
+    inputs = kinds.prepared_data(resolve(config, "audio", "spectrogram_cnn", "cnn"), config)
+    assert inputs["asset_vgg16"] == paths.asset_manifest("data", "vgg16") == "data/assets/vgg16/manifest.json"
+    assert inputs["asset_glove6b"] == "data/assets/glove6b/manifest.json"
+    assert all(isinstance(path, str) for path in inputs.values())  # run_kind passes each as one path
+
+
 def test_config_check_names_the_key_of_a_wrong_kind(config):
     config["chapters"]["audio"]["experiments"]["spectrogram_cnn"]["variants"]["cnn"] = {"kind": "trian"}
     key = r"chapters\.audio\.experiments\.spectrogram_cnn\.variants\.cnn\.kind"

@@ -43,14 +43,16 @@ class Job:
 
 def prepared_data(variant: Variant, config: dict) -> dict[str, Any]:
     """The usual inputs: the prepared folder of the variant's dataset (its splits and more), the
-    features it reads (`features: {backbone, layer}`) and the assets it names (`assets: [...]`)."""
+    features it reads (`features: {backbone, layer}`) and the assets it names (`assets: [...]`),
+    each as `asset_<name>`: its manifest, written last by the rule that fetches it (the asset's
+    files sit beside it)."""
     root, p = config["data"]["root"], variant.params
     inputs: dict[str, Any] = {"prepared": paths.prepared_dir(root, p["dataset"])} if "dataset" in p else {}
     if wanted := p.get("features"):
         inputs["features"] = paths.features(wanted["backbone"], wanted["layer"],
                                             wanted.get("dataset", p.get("dataset")))
-    if p.get("assets"):
-        inputs["assets"] = [paths.asset_dir(root, name) for name in p["assets"]]
+    for name in p.get("assets", []):
+        inputs[f"asset_{name}"] = paths.asset_manifest(root, name)
     return inputs
 
 

@@ -24,7 +24,8 @@ def transfer_inputs(variant: Variant, config: dict) -> dict[str, str]:
     """The prepared dataset and the features (when the variant names them), the manifest of the
     backbone's weights (a fixture's has no file: the network is then randomly initialised) and
     the folder of the user's photos, when the variant names one."""
-    inputs = {name: path for name, path in prepared_data(variant, config).items() if name != "assets"}
+    inputs = {name: path for name, path in prepared_data(variant, config).items()
+              if not name.startswith("asset_")}  # the backbone's manifest, as `weights`
     if network := backbone(variant):
         inputs["weights"] = paths.asset_manifest(config["data"]["root"], network)
     if photos := variant.params.get("photos"):

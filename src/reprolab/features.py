@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from reprolab.atomic import save_torch
 from reprolab.data.assets.weights import pretrained_backbone
 from reprolab.engine import select_device
 from reprolab.errors import ConfigError, DataError
@@ -98,6 +99,5 @@ def extract_dataset(backbone: str, layer: str, splits: dict[str, Path], out_path
                            "y": data["y"]}
         log.info("%s %s of %s (%s): %s on %s", backbone, layer, split, path,
                  list(features[split]["x"].shape), target)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(features, out_path)
+    save_torch(features, out_path)
     return Path(out_path)

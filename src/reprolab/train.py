@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from reprolab.architecture import input_shape
+from reprolab.atomic import save_torch, write_json
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
@@ -81,7 +82,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
                                       **params.get("task_options", {})),
                             train, cfg, out_dir, device=device, test=test, val=val)
-    torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
+    save_torch({"model": params["model"], "model_options": params.get("model_options", {}),
                 "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
                out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,
@@ -94,7 +95,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         metrics["n_classes"] = int(torch.cat([train.y, test.y]).max()) + 1
     if params.get("confusion_matrix") and task == "classification":
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out_dir / "metrics.json", metrics)
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     return metrics
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from reprolab.atomic import save_torch
 from reprolab.errors import ConfigError, DataError
 
 
@@ -35,7 +36,7 @@ def prepare_dataset(dataset: str, raw_dir: Path, out_dir: Path, options: dict | 
                           f"for its options") from None
     for split, tensors in prepare(Path(raw_dir), **(options or {})).items():
         path = out_dir / f"{split}.pt"
-        torch.save(tensors, path)
+        save_torch(tensors, path)
         paths.append(path)
     return paths
 

@@ -12,7 +12,6 @@ import copy
 import csv
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from reprolab.atomic import atomic_write, save_torch
 from reprolab.engine.data import Split
 from reprolab.engine.task import Task
 from reprolab.errors import TrainingError
@@ -134,7 +134,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         _write_csv(history, columns, history_path)
         if step_rows := task.pop_steps():
             _append_steps([{"epoch": epoch + 1, **r} for r in step_rows], steps_path)
-        _save_atomic({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
+        save_torch({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
                       "history": history, "best": best, "fingerprint": cfg.fingerprint}, ckpt_path)
 
     last = history[-1]
@@ -181,19 +181,11 @@ def _check_finite(steps: dict[str, torch.Tensor], epoch: int, n_batches: int, ck
             )
 
 
-def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _append_steps(rows: list[dict], path: Path) -> None:

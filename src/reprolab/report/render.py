@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from reprolab.atomic import atomic_write, write_text
 from reprolab.errors import ReportError
 
 LONG_WORD = 24
@@ -114,19 +115,18 @@ def write_pdf(html: str, pdf_path: Path, base_url: Path) -> None:
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
-        weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(pdf_path)
+        with atomic_write(pdf_path, "wb") as f:
+            weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(f)
+            errors = [m for m in handler.messages if "image" in m.lower() or "failed" in m.lower()]
+            if errors:  # raised inside the block: no PDF is left
+                raise ReportError("WeasyPrint could not render the report: " + "; ".join(errors))
     finally:
         logger.removeHandler(handler)
-    errors = [m for m in handler.messages if "image" in m.lower() or "failed" in m.lower()]
-    if errors:
-        Path(pdf_path).unlink(missing_ok=True)
-        raise ReportError("WeasyPrint could not render the report: " + "; ".join(errors))
 
 
 def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
     html = render_html(context, templates_dir)
-    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(html_path).write_text(html)
+    write_text(html_path, html)
     write_pdf(html, Path(pdf_path), Path(templates_dir))
 
 

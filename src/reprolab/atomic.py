@@ -1,0 +1,53 @@
+"""Files that are whole or absent: every result is written to a temp file beside it, then renamed.
+
+A job killed, or a disk that fills up (ENOSPC), half-way through a write must not leave a truncated
+file under the final name, where a later run (Snakemake, DVC, the report) would take it as done.
+`atomic_write` writes `.<name>.<pid>.tmp` in the same folder, flushes it to disk, and renames it
+over `path` (atomic on POSIX); on any error the temp file is removed and `path` is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", **open_options) -> Iterator[IO]:
+    """A file object to write `path` with; `path` appears, complete, only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode, **open_options) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """`data` as indented JSON (metrics, summaries, manifests)."""
+    return write_text(path, json.dumps(data, indent=2))
+
+
+def save_torch(obj: Any, path: str | Path) -> Path:
+    """`torch.save` through `atomic_write` (a model, a checkpoint, a prepared split, features)."""
+    import torch
+
+    with atomic_write(path, "wb") as f:
+        torch.save(obj, f)
+    return Path(path)

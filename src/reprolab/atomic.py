@@ -51,3 +51,21 @@ def save_torch(obj: Any, path: str | Path) -> Path:
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
     return Path(path)
+
+
+def load_torch(path: str | Path, remedy: str, map_location: Any = None) -> Any:
+    """What `save_torch` wrote, as plain data (`weights_only`: a pickled object is refused, not run).
+
+    A truncated, corrupt or hostile file: a `DataError` naming it, followed by `remedy`.
+    """
+    import pickle
+
+    import torch
+
+    from reprolab.errors import DataError
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as e:
+        reason = str(e).strip().splitlines()[0]
+        raise DataError(f"cannot read {path} ({type(e).__name__}: {reason}); {remedy}") from e

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from reprolab.architecture import input_shape
-from reprolab.atomic import save_torch, write_json
+from reprolab.atomic import load_torch, save_torch, write_json
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
@@ -102,7 +102,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
 
 def load_trained(path: Path, device: torch.device | str = "cpu"):
     """A trained model and its input normalizer, from a `model.pt` written by `run`."""
-    saved = torch.load(path, map_location=device, weights_only=True)
+    saved = load_torch(path, f"re-run the job that trains it (`snakemake {path} --force`)", device)
     model = build_model(saved["model"], **saved["model_options"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), load_normalizer(saved["normalizer"]).to(device)

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from reprolab.atomic import atomic_write, save_torch
+from reprolab.atomic import atomic_write, load_torch, save_torch
 from reprolab.engine.data import Split
 from reprolab.engine.task import Task
-from reprolab.errors import TrainingError
+from reprolab.errors import DataError, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,14 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     history: list[dict] = []
     best = {"value": -math.inf if direction == "max" else math.inf, "epoch": None, "state": None}
     start_epoch = 0
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        if (ckpt.get("version"), ckpt.get("fingerprint")) == (CHECKPOINT_VERSION, cfg.fingerprint):
-            task.load_state_dict(ckpt["task"])
-            history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
-            log.info("resuming from %s after epoch %d", ckpt_path, start_epoch)
-        else:
-            log.warning("ignoring %s: it was made with other settings", ckpt_path)
+    ckpt = _read_checkpoint(ckpt_path, device) if ckpt_path.exists() else None
+    if ckpt is not None and (ckpt.get("version"), ckpt.get("fingerprint")) == (CHECKPOINT_VERSION,
+                                                                               cfg.fingerprint):
+        task.load_state_dict(ckpt["task"])
+        history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
+        log.info("resuming from %s after epoch %d", ckpt_path, start_epoch)
+    elif ckpt is not None:
+        log.warning("ignoring %s: it was made with other settings", ckpt_path)
     _trim_steps(steps_path, start_epoch)
 
     n, bs = len(train), cfg.batch_size
@@ -166,6 +166,16 @@ def initial_row(task: Task, splits: dict[str, Split | None], batch_size: int) ->
 
 def _prefixed(split: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{split}_{k}": v for k, v in metrics.items()}
+
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict | None:
+    """The checkpoint, or None (and a warning) when it cannot be read: training starts again."""
+    try:
+        ckpt = load_torch(path, "training starts again from epoch 0", device)
+    except DataError as e:
+        log.warning("%s", e)
+        return None
+    return ckpt if isinstance(ckpt, dict) else None
 
 
 def _check_finite(steps: dict[str, torch.Tensor], epoch: int, n_batches: int, ckpt_path: Path) -> None:

@@ -139,6 +139,14 @@ def test_a_hostile_model_file_is_refused_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def toy_fit(out_dir, epochs):
     g = torch.Generator().manual_seed(0)
     data = Split(torch.rand(64, 1, 28, 28, generator=g), torch.arange(64) % 10)
@@ -148,7 +156,8 @@ def toy_fit(out_dir, epochs):
 
 
 @pytest.mark.parametrize("content", ["truncated", "hostile"])
-def test_an_unreadable_or_hostile_checkpoint_is_set_aside_and_training_restarts(tmp_path, content, caplog):
+def test_an_unreadable_or_hostile_checkpoint_is_set_aside_and_training_restarts(tmp_path, content, caplog,
+                                                                               one_thread):
     marker = tmp_path / "pwned"
     expected = toy_fit(tmp_path / "clean", 2).final
     ckpt = tmp_path / "run" / "checkpoint.pt"

@@ -49,7 +49,13 @@ def save_torch(obj: Any, path: str | Path) -> Path:
     import torch
 
     with atomic_write(path, "wb") as f:
-        torch.save(obj, f)
+        try:
+            torch.save(obj, f)
+        except RuntimeError as e:  # torch's writer reports a failed write (ENOSPC...) as "unexpected pos"
+            cause = e.__cause__ or e.__context__
+            if isinstance(cause, OSError):
+                raise cause from e
+            raise
     return Path(path)
 
 

@@ -22,6 +22,7 @@ from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_norma
 from reprolab.engine.data import load_normalizer, normalizer_state
 from reprolab.engine.runner import run_epochs
 from reprolab.engine.tasks import make_task
+from reprolab.errors import TrainingError
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
@@ -57,6 +58,17 @@ def fingerprint(params: dict, seed: int) -> str:
     return hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:16]
 
 
+def out_of_memory(variant: Variant, device: torch.device, out_dir: Path) -> str:
+    """What to change when a variant does not fit in the GPU's memory."""
+    chapter, experiment, name = variant.id.split("/")
+    return (f"{variant.id}: the GPU ({device_name(device)}) ran out of memory with batch_size "
+            f"{variant.params['batch_size']}. Lower the variant's batch_size (config.yaml: chapters.{chapter}"
+            f".experiments.{experiment}.variants.{name}.batch_size), run one GPU job at a time "
+            f"(--resources gpu=1), or free the GPU memory other processes hold (nvidia-smi). The epochs "
+            f"done are in {Path(out_dir) / 'checkpoint.pt'}: the same settings resume from it, a new "
+            f"batch_size starts again")
+
+
 def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     """Train one seed of `variant`; write its artefacts in `out_dir`; return its metrics."""
     tic = time.perf_counter()
@@ -72,16 +84,19 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
     )
     task = params.get("task", "classification")
-    if task == "classification":
-        normalizer = fit_normalizer(train.x, params.get("standardize", False))
-        augment = make_augment(params.get("augment"), normalizer)
-        result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
-                     augment=augment, val=val)
-    else:
-        normalizer = None
-        result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
-                                      **params.get("task_options", {})),
-                            train, cfg, out_dir, device=device, test=test, val=val)
+    try:
+        if task == "classification":
+            normalizer = fit_normalizer(train.x, params.get("standardize", False))
+            augment = make_augment(params.get("augment"), normalizer)
+            result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
+                         augment=augment, val=val)
+        else:
+            normalizer = None
+            result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
+                                          **params.get("task_options", {})),
+                                train, cfg, out_dir, device=device, test=test, val=val)
+    except torch.cuda.OutOfMemoryError as e:
+        raise TrainingError(out_of_memory(variant, device, out_dir)) from e
     save_torch({"model": params["model"], "model_options": params.get("model_options", {}),
                 "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
                out_dir / "model.pt")

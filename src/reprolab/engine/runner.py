@@ -84,6 +84,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         task.load_state_dict(ckpt["task"])
         history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
         log.info("resuming from %s after epoch %d", ckpt_path, start_epoch)
+        _write_csv(history, columns, history_path)  # it may be gone (a failed job's outputs are removed)
     elif ckpt is not None:
         log.warning("ignoring %s: it was made with other settings", ckpt_path)
     _trim_steps(steps_path, start_epoch)

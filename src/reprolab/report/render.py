@@ -130,12 +130,12 @@ def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) 
     write_pdf(html, Path(pdf_path), Path(templates_dir))
 
 
-def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[dict], manifests: list[Path],
-                 runs: list[dict], benchmark_dir: Path, templates_dir: Path, html_path: Path,
-                 pdf_path: Path, references: Path, references_schema: Path, variants: list[str],
-                 scorecard_path: Path) -> None:
-    """Assemble the context (scorecard, chapters, references, provenance), write the scorecard's CSV,
-    the HTML and the PDF. Every "seed NNN" the chapters cite links to its entry in the References."""
+def report_context(*, report: dict, scale: str, config_hash: str, summaries: list[dict],
+                   manifests: list[Path], runs: list[dict], benchmark_dir: Path, references: Path,
+                   references_schema: Path, variants: list[str],
+                   scorecard_path: Path) -> tuple[dict, list[dict]]:
+    """The templates' context (scorecard, chapters, references, provenance) and the scorecard's rows.
+    Every "seed NNN" the chapters cite links to its entry in the References."""
     from datetime import datetime
 
     from reprolab.report import scorecard
@@ -145,7 +145,6 @@ def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[
 
     chapters = numbered(summaries)
     rows = scorecard.scorecard(chapters, variants)
-    scorecard.write_csv(rows, scorecard_path)
     sources = bibliography(read_references(references, references_schema), chapters)
     link_citations(chapters, {entry["anchor"] for entry in sources})
     context = {
@@ -158,4 +157,14 @@ def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[
         "bibliography": sources,
         "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
+    return context, rows
+
+
+def build_report(*, templates_dir: Path, html_path: Path, pdf_path: Path, scorecard_path: Path,
+                 **inputs) -> None:
+    """Write the scorecard's CSV, the HTML and the PDF; `inputs` are `report_context`'s."""
+    from reprolab.report import scorecard
+
+    context, rows = report_context(scorecard_path=scorecard_path, **inputs)
+    scorecard.write_csv(rows, scorecard_path)
     render(context, templates_dir, html_path, pdf_path)

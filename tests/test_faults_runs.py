@@ -32,7 +32,7 @@ from reprolab.registry import Variant
 from tests.conftest import REPO
 
 # Shuffling, a random flip per image, momentum and a schedule: all must resume where they were.
-PARAMS = {"kind": "train", "dataset": "toy", "model": "mlp", "model_options": {"hidden": 1000}, "epochs": 3,
+PARAMS = {"kind": "train", "dataset": "toy", "model": "mlp", "model_options": {"hidden": 1000}, "epochs": 4,
           "batch_size": 100, "standardize": True, "augment": {"hflip": True},
           "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
           "scheduler": {"name": "step", "step_size": 1, "gamma": 0.7}, "seeds": [0], "device": "cpu"}

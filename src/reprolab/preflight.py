@@ -47,12 +47,14 @@ def reachable(url: str, timeout: float) -> str | None:
 
 
 def _present(remote: RemoteFile, need: Need, prestaged_dir: Path | None) -> bool:
-    places = [need.dest_dir / remote.name]
-    if prestaged_dir is not None:
-        places += [prestaged_dir / remote.name, prestaged_dir / need.name / remote.name]
-        if remote.folder:
-            places += [prestaged_dir / remote.folder, prestaged_dir / need.name / remote.folder]
-    return any(p.exists() for p in places) or (prestaged_dir is not None and prestaged_dir.name == remote.folder)
+    """Already downloaded, or pre-staged where `fetch_file` looks (the file, or its unpacked folder)."""
+    if (need.dest_dir / remote.name).exists():
+        return True
+    if prestaged_dir is None:
+        return False
+    names = [remote.name, *([remote.folder] if remote.folder else [])]
+    places = [prestaged_dir / n for n in names] + [prestaged_dir / need.name / n for n in names]
+    return any(p.exists() for p in places) or prestaged_dir.name == remote.folder
 
 
 def find_missing(needs: list[Need], prestaged_dir: Path | None, timeout: float = 10) -> list[str]:
@@ -78,7 +80,8 @@ def find_missing(needs: list[Need], prestaged_dir: Path | None, timeout: float =
 
 def planned_needs(datasets: list[str], assets: list[str], data_root: str) -> list[Need]:
     """The `Need`s of the download jobs Snakemake planned (by their wildcards)."""
-    needs = [Need(f"dataset {d}", d, Path(paths.raw_dir(data_root, d)), files_of(d)) for d in sorted(datasets)]
+    needs = [Need(f"dataset {d}", d, Path(paths.raw_dir(data_root, d)), files_of(d))
+             for d in sorted(datasets)]
     if assets:
         from reprolab.data.assets import asset
 

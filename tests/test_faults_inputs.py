@@ -1,6 +1,6 @@
 """Fault injection, corrupt and hostile inputs (issue 15, fault 4).
 
-A truncated wav, `.npy`, IDX file, CIFAR pickle batch, prepared split, model or checkpoint: a
+A truncated wav, jpg, `.npy`, IDX file, CIFAR pickle batch, prepared split, model or checkpoint: a
 `DataError` naming the file and what to do. Pickles are never trusted: the CIFAR batches are
 checked against the manifest's sha256 and then read by an unpickler that builds nothing but
 arrays; `model.pt`, checkpoints and prepared splits load with `weights_only=True`.
@@ -46,6 +46,25 @@ def test_truncated_wav_is_named(tmp_path):
     path.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
     with pytest.raises(DataError, match="3_theo_7.wav"):
         fsdd.read_wav(path)
+
+
+def test_truncated_jpg_is_named(tmp_path):
+    """A 15-Scene archive (the release's zip of grayscale jpg) whose first image is cut short."""
+    import zipfile
+
+    from reprolab.data.datasets import scene15
+
+    write_fixture("scene15", tmp_path, n_train=15, n_test=15)
+    archive = tmp_path / scene15.ARCHIVE
+    with zipfile.ZipFile(archive) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    first = sorted(files)[0]
+    files[first] = files[first][: len(files[first]) // 2]
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    with pytest.raises(DataError, match=f"cannot decode 15-Scene image {first}.*truncated"):
+        scene15.prepare(tmp_path, train_per_class=1, test_per_class=1, size=32)
 
 
 def test_truncated_npy_in_the_avmnist_archive_is_named(tmp_path):

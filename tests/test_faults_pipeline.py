@@ -132,17 +132,25 @@ def test_the_preflight_lists_what_is_neither_here_nor_staged_nor_reachable(tmp_p
 
 
 def test_an_offline_full_scale_run_lists_every_missing_file_before_any_job(work, no_slurm):
+    from reprolab.data.assets import asset
+    from reprolab.data.sources import files_of
+    from reprolab.registry import variants
+
     dead = "http://127.0.0.1:9"  # every connection goes through a proxy that refuses it: no internet
     offline = {"http_proxy": dead, "https_proxy": dead, "HTTP_PROXY": dead, "HTTPS_PROXY": dead,
                "no_proxy": "", "NO_PROXY": "", **no_slurm}
-    result = snakemake("--cores", "1", "datasets", cwd=work, env=offline, check=False)
+    result = snakemake("--cores", "1", "datasets", "assets", cwd=work, env=offline, check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "7 file(s) the requested targets need are not here, not pre-staged and not reachable" in out
-    for line in ["dataset mnist: train-images-idx3-ubyte.gz", "dataset mnist: t10k-labels-idx1-ubyte.gz",
-                 "dataset cifar10: cifar-10-python.tar.gz", "dataset avmnist: avmnist.tar.gz",
-                 "dataset fsdd: v1.0.10.tar.gz (or its unpacked recordings/ folder)"]:
-        assert line in out
+    datasets = {v.params["dataset"] for v in variants(CONFIG) if "dataset" in v.params}
+    backbones = [v.params["features"]["backbone"] for v in variants(CONFIG) if "features" in v.params]
+    assets = {*backbones, *(a for v in variants(CONFIG) for a in v.params.get("assets", []))}
+    wanted = [f"dataset {d}: {f.name}" for d in datasets for f in files_of(d)]
+    wanted += [f"asset {a}: {f.name}" for a in assets for f in asset(a).files]
+    assert {"dataset mnist: t10k-labels-idx1-ubyte.gz", "dataset cifar10: cifar-10-python.tar.gz",
+            "dataset avmnist: avmnist.tar.gz", "dataset fsdd: v1.0.10.tar.gz"} <= set(wanted)
+    assert f"{len(wanted)} file(s) the requested targets need are not here, not pre-staged" in out
+    assert all(line in out for line in wanted), [line for line in wanted if line not in out]
     assert ("put it at data/raw/cifar10/cifar-10-python.tar.gz or in the folder named by data.prestaged_dir"
             in out)
     assert not (work / "logs").exists() and not (work / "data").exists()  # no job started

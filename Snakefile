@@ -44,3 +44,13 @@ include: "rules/assets.smk"
 include: "rules/features.smk"
 include: "rules/kinds.smk"
 include: "rules/report.smk"
+
+
+onstart:
+    # Before any job: every file the planned downloads need is here, pre-staged or reachable
+    # (reprolab.preflight); on a machine without internet, all the missing ones are listed at once.
+    from reprolab.preflight import check_inputs
+
+    _planned = [j for j in workflow.dag.needrun_jobs() if j.rule.name in ("download_dataset", "download_asset")]
+    check_inputs([j.wildcards.dataset for j in _planned if j.rule.name == "download_dataset"],
+                 [j.wildcards.asset for j in _planned if j.rule.name == "download_asset"], config["data"])

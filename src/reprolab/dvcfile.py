@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from reprolab.atomic import write_text
 from reprolab.errors import ConfigError
 from reprolab.registry import variants
 
@@ -37,7 +38,7 @@ def update(dvc_yaml: Path, config: dict) -> bool:
         raise ConfigError(f"{dvc_yaml} has no line starting with {MARKER!r}; restore it from git")
     fresh = text[: text.index(MARKER)] + tracked_sections(config)
     if fresh != text:
-        dvc_yaml.write_text(fresh)
+        write_text(dvc_yaml, fresh)
     return fresh != text
 
 

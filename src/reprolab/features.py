@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from reprolab.atomic import load_torch, save_torch
 from reprolab.data.assets.weights import pretrained_backbone
 from reprolab.engine import select_device
 from reprolab.errors import ConfigError, DataError
@@ -93,11 +94,10 @@ def extract_dataset(backbone: str, layer: str, splits: dict[str, Path], out_path
     target = select_device(device)
     features = {}
     for split, path in splits.items():
-        data = torch.load(path, weights_only=True)
+        data = load_torch(path, f"delete {Path(path).parent} and prepare it again")
         features[split] = {"x": extract_features(model, module, data["x"], batch_size, target),
                            "y": data["y"]}
         log.info("%s %s of %s (%s): %s on %s", backbone, layer, split, path,
                  list(features[split]["x"].shape), target)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(features, out_path)
+    save_torch(features, out_path)
     return Path(out_path)

@@ -14,15 +14,19 @@ from matplotlib.patches import Ellipse, Polygon  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy.spatial import ConvexHull, QhullError  # noqa: E402
 
+from reprolab.atomic import atomic_write  # noqa: E402
+
 DPI = 150
 PALETTE = plt.get_cmap("tab10")
 
 
 def _save(fig, path: Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format=path.suffix[1:] or "png", dpi=DPI, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -244,7 +248,9 @@ def equation(tex: str, path: Path, fontsize: int = 13) -> Path:
         fig = plt.figure(figsize=(0.01, 0.01))
         fig.text(0, 0, f"${tex}$", fontsize=fontsize)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="svg", bbox_inches="tight", pad_inches=0.04, transparent=True)
-        plt.close(fig)
+        try:
+            with atomic_write(path, "wb") as f:
+                fig.savefig(f, format="svg", bbox_inches="tight", pad_inches=0.04, transparent=True)
+        finally:
+            plt.close(fig)
     return path

@@ -43,8 +43,12 @@ def job(snakemake) -> Iterator[None]:
         logging.getLogger("reprolab").error("%s", e)
         print(f"reprolab: {e}", file=terminal)
         raise SystemExit(1) from None
-    except Exception:
+    except Exception as e:
         logging.getLogger("reprolab").exception("job failed")
+        if type(e).__name__ == "OutOfMemoryError":  # torch.cuda's, raised by any job on the GPU
+            print(f"reprolab: the GPU ran out of memory in {log_path or 'this job'}: lower the batch size "
+                  "of what it runs, run one GPU job at a time (--resources gpu=1), or free the GPU memory "
+                  "other processes hold (nvidia-smi)", file=terminal)
         raise
     finally:
         if stream is not sys.stderr:

@@ -86,7 +86,13 @@ class Kind:
         return self.gpu and variant.device != "cpu"
 
     def run(self, job: Job) -> Any:
-        return resolve_function(self.job)(job)
+        """Run the job; if it fails, remove what it declared (a half-written file never looks done)."""
+        try:
+            return resolve_function(self.job)(job)
+        except BaseException:
+            for path in job.outputs.values():
+                Path(path).unlink(missing_ok=True)
+            raise
 
 
 # What `aggregate_seeds` writes for every per-seed kind (reprolab.results.aggregate).

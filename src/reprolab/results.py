@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from reprolab import figures
+from reprolab.atomic import atomic_write, write_json
 from reprolab.metrics import mean_std
 from reprolab.registry import Variant
 
@@ -43,8 +44,9 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
                 combined[f"{key}_std"] = std
     histories = [pd.read_csv(Path(d) / "history.csv") for d in seed_dirs]
     history = pd.concat(histories).groupby("epoch", as_index=False).mean()
-    history.to_csv(out_dir / "history.csv", index=False)
+    with atomic_write(out_dir / "history.csv", "w", newline="") as f:
+        history.to_csv(f, index=False)
     seeds = "1 seed" if len(runs) == 1 else f"mean of {len(runs)} seeds"
     figures.curves(history, out_dir / "curves.png", f"{variant.id} ({seeds})")
-    (out_dir / "metrics.json").write_text(json.dumps(combined, indent=2))
+    write_json(out_dir / "metrics.json", combined)
     return combined

@@ -15,12 +15,14 @@ from pathlib import Path
 import torch
 
 from reprolab.architecture import input_shape
+from reprolab.atomic import load_torch, save_torch, write_json
 from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.engine.data import load_normalizer, normalizer_state
 from reprolab.engine.runner import run_epochs
 from reprolab.engine.tasks import make_task
+from reprolab.errors import TrainingError
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
@@ -56,6 +58,17 @@ def fingerprint(params: dict, seed: int) -> str:
     return hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:16]
 
 
+def out_of_memory(variant: Variant, device: torch.device, out_dir: Path) -> str:
+    """What to change when a variant does not fit in the GPU's memory."""
+    chapter, experiment, name = variant.id.split("/")
+    return (f"{variant.id}: the GPU ({device_name(device)}) ran out of memory with batch_size "
+            f"{variant.params['batch_size']}. Lower the variant's batch_size (config.yaml: chapters.{chapter}"
+            f".experiments.{experiment}.variants.{name}.batch_size), run one GPU job at a time "
+            f"(--resources gpu=1), or free the GPU memory other processes hold (nvidia-smi). The epochs "
+            f"done are in {Path(out_dir) / 'checkpoint.pt'}: the same settings resume from it, a new "
+            f"batch_size starts again")
+
+
 def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     """Train one seed of `variant`; write its artefacts in `out_dir`; return its metrics."""
     tic = time.perf_counter()
@@ -71,17 +84,20 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
     )
     task = params.get("task", "classification")
-    if task == "classification":
-        normalizer = fit_normalizer(train.x, params.get("standardize", False))
-        augment = make_augment(params.get("augment"), normalizer)
-        result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
-                     augment=augment, val=val)
-    else:
-        normalizer = None
-        result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
-                                      **params.get("task_options", {})),
-                            train, cfg, out_dir, device=device, test=test, val=val)
-    torch.save({"model": params["model"], "model_options": params.get("model_options", {}),
+    try:
+        if task == "classification":
+            normalizer = fit_normalizer(train.x, params.get("standardize", False))
+            augment = make_augment(params.get("augment"), normalizer)
+            result = fit(model, train, test, cfg, out_dir, device=device, transform=normalizer,
+                         augment=augment, val=val)
+        else:
+            normalizer = None
+            result = run_epochs(make_task(task, model.to(device), cfg.optimizer, cfg.scheduler,
+                                          **params.get("task_options", {})),
+                                train, cfg, out_dir, device=device, test=test, val=val)
+    except torch.cuda.OutOfMemoryError as e:
+        raise TrainingError(out_of_memory(variant, device, out_dir)) from e
+    save_torch({"model": params["model"], "model_options": params.get("model_options", {}),
                 "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
                out_dir / "model.pt")
     metrics = {"id": variant.id, "seed": seed, **result.final,
@@ -94,14 +110,14 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
         metrics["n_classes"] = int(torch.cat([train.y, test.y]).max()) + 1
     if params.get("confusion_matrix") and task == "classification":
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out_dir / "metrics.json", metrics)
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     return metrics
 
 
 def load_trained(path: Path, device: torch.device | str = "cpu"):
     """A trained model and its input normalizer, from a `model.pt` written by `run`."""
-    saved = torch.load(path, map_location=device, weights_only=True)
+    saved = load_torch(path, f"re-run the job that trains it (`snakemake {path} --force`)", device)
     model = build_model(saved["model"], **saved["model_options"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), load_normalizer(saved["normalizer"]).to(device)

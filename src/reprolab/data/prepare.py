@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from reprolab.atomic import load_torch, save_torch
 from reprolab.errors import ConfigError, DataError
 
 
@@ -35,7 +36,7 @@ def prepare_dataset(dataset: str, raw_dir: Path, out_dir: Path, options: dict | 
                           f"for its options") from None
     for split, tensors in prepare(Path(raw_dir), **(options or {})).items():
         path = out_dir / f"{split}.pt"
-        torch.save(tensors, path)
+        save_torch(tensors, path)
         paths.append(path)
     return paths
 
@@ -45,4 +46,4 @@ def load_split(prepared_dir: Path, split: str) -> dict[str, torch.Tensor]:
     path = Path(prepared_dir) / f"{split}.pt"
     if not path.exists():
         raise DataError(f"{path} is missing: run `snakemake {path}` to prepare it")
-    return torch.load(path, weights_only=True)
+    return load_torch(path, f"delete {prepared_dir} and run `snakemake {prepared_dir}` to prepare it again")

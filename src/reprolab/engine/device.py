@@ -15,8 +15,10 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda was asked for but no CUDA GPU is visible; "
-                          "use device: auto or device: cpu")
+        raise ConfigError("device: cuda was asked for but no CUDA GPU is visible to this job (no GPU, "
+                          "no driver, CUDA_VISIBLE_DEVICES empty, or a CPU-only torch build); set "
+                          "device: auto (CUDA when present, else CPU) or device: cpu in config.yaml, "
+                          "for the whole run or for the variant")
     return torch.device(name)
 
 

@@ -12,7 +12,6 @@ import copy
 import csv
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from reprolab.atomic import atomic_write, load_torch, save_torch
 from reprolab.engine.data import Split
 from reprolab.engine.task import Task
-from reprolab.errors import TrainingError
+from reprolab.errors import DataError, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,15 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     history: list[dict] = []
     best = {"value": -math.inf if direction == "max" else math.inf, "epoch": None, "state": None}
     start_epoch = 0
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        if (ckpt.get("version"), ckpt.get("fingerprint")) == (CHECKPOINT_VERSION, cfg.fingerprint):
-            task.load_state_dict(ckpt["task"])
-            history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
-            log.info("resuming from %s after epoch %d", ckpt_path, start_epoch)
-        else:
-            log.warning("ignoring %s: it was made with other settings", ckpt_path)
+    ckpt = _read_checkpoint(ckpt_path, device) if ckpt_path.exists() else None
+    if ckpt is not None and (ckpt.get("version"), ckpt.get("fingerprint")) == (CHECKPOINT_VERSION,
+                                                                               cfg.fingerprint):
+        task.load_state_dict(ckpt["task"])
+        history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
+        log.info("resuming from %s after epoch %d", ckpt_path, start_epoch)
+        _write_csv(history, columns, history_path)  # it may be gone (a failed job's outputs are removed)
+    elif ckpt is not None:
+        log.warning("ignoring %s: it was made with other settings", ckpt_path)
     _trim_steps(steps_path, start_epoch)
 
     n, bs = len(train), cfg.batch_size
@@ -134,7 +135,7 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
         _write_csv(history, columns, history_path)
         if step_rows := task.pop_steps():
             _append_steps([{"epoch": epoch + 1, **r} for r in step_rows], steps_path)
-        _save_atomic({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
+        save_torch({"version": CHECKPOINT_VERSION, "epoch": epoch + 1, "task": task.state_dict(),
                       "history": history, "best": best, "fingerprint": cfg.fingerprint}, ckpt_path)
 
     last = history[-1]
@@ -168,6 +169,16 @@ def _prefixed(split: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{split}_{k}": v for k, v in metrics.items()}
 
 
+def _read_checkpoint(path: Path, device: torch.device) -> dict | None:
+    """The checkpoint, or None (and a warning) when it cannot be read: training starts again."""
+    try:
+        ckpt = load_torch(path, "training starts again from epoch 0", device)
+    except DataError as e:
+        log.warning("%s", e)
+        return None
+    return ckpt if isinstance(ckpt, dict) else None
+
+
 def _check_finite(steps: dict[str, torch.Tensor], epoch: int, n_batches: int, ckpt_path: Path) -> None:
     for key, values in steps.items():
         if not values.is_floating_point():
@@ -181,19 +192,11 @@ def _check_finite(steps: dict[str, torch.Tensor], epoch: int, n_batches: int, ck
             )
 
 
-def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _append_steps(rows: list[dict], path: Path) -> None:

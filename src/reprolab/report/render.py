@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from reprolab.atomic import atomic_write, write_text
 from reprolab.errors import ReportError
 
 LONG_WORD = 24
@@ -114,28 +115,27 @@ def write_pdf(html: str, pdf_path: Path, base_url: Path) -> None:
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
-        weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(pdf_path)
+        with atomic_write(pdf_path, "wb") as f:
+            weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(f)
+            errors = [m for m in handler.messages if "image" in m.lower() or "failed" in m.lower()]
+            if errors:  # raised inside the block: no PDF is left
+                raise ReportError("WeasyPrint could not render the report: " + "; ".join(errors))
     finally:
         logger.removeHandler(handler)
-    errors = [m for m in handler.messages if "image" in m.lower() or "failed" in m.lower()]
-    if errors:
-        Path(pdf_path).unlink(missing_ok=True)
-        raise ReportError("WeasyPrint could not render the report: " + "; ".join(errors))
 
 
 def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) -> None:
     html = render_html(context, templates_dir)
-    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(html_path).write_text(html)
+    write_text(html_path, html)
     write_pdf(html, Path(pdf_path), Path(templates_dir))
 
 
-def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[dict], manifests: list[Path],
-                 runs: list[dict], benchmark_dir: Path, templates_dir: Path, html_path: Path,
-                 pdf_path: Path, references: Path, references_schema: Path, variants: list[str],
-                 scorecard_path: Path) -> None:
-    """Assemble the context (scorecard, chapters, references, provenance), write the scorecard's CSV,
-    the HTML and the PDF. Every "seed NNN" the chapters cite links to its entry in the References."""
+def report_context(*, report: dict, scale: str, config_hash: str, summaries: list[dict],
+                   manifests: list[Path], runs: list[dict], benchmark_dir: Path, references: Path,
+                   references_schema: Path, variants: list[str],
+                   scorecard_path: Path) -> tuple[dict, list[dict]]:
+    """The templates' context (scorecard, chapters, references, provenance) and the scorecard's rows.
+    Every "seed NNN" the chapters cite links to its entry in the References."""
     from datetime import datetime
 
     from reprolab.report import scorecard
@@ -145,7 +145,6 @@ def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[
 
     chapters = numbered(summaries)
     rows = scorecard.scorecard(chapters, variants)
-    scorecard.write_csv(rows, scorecard_path)
     sources = bibliography(read_references(references, references_schema), chapters)
     link_citations(chapters, {entry["anchor"] for entry in sources})
     context = {
@@ -158,4 +157,14 @@ def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[
         "bibliography": sources,
         "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
+    return context, rows
+
+
+def build_report(*, templates_dir: Path, html_path: Path, pdf_path: Path, scorecard_path: Path,
+                 **inputs) -> None:
+    """Write the scorecard's CSV, the HTML and the PDF; `inputs` are `report_context`'s."""
+    from reprolab.report import scorecard
+
+    context, rows = report_context(scorecard_path=scorecard_path, **inputs)
+    scorecard.write_csv(rows, scorecard_path)
     render(context, templates_dir, html_path, pdf_path)

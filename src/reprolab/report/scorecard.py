@@ -13,6 +13,7 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from reprolab.atomic import atomic_write
 from reprolab.errors import ReportError
 from reprolab.report.bibliography import short_section
 from reprolab.report.parts import fmt
@@ -84,8 +85,7 @@ def by_experiment(rows: list[dict]) -> list[dict]:
 def write_csv(rows: list[dict], path: Path) -> None:
     """The scorecard as CSV, one row per variant (empty cells where there is no number; numbers to 6
     decimals, which is below any difference a verdict looks at)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from reprolab import kinds
+from reprolab.atomic import write_json
 from reprolab.errors import ReportError
 from reprolab.registry import Variant, variants
 from reprolab.report.generic import curves, findings_table, initial_table, reference_tables, results_table
@@ -104,4 +105,4 @@ def summarize_chapter(config: dict, chapter: str, results_root: Path,
 
 
 def write_summary(summary: ChapterPart, path: Path) -> None:
-    Path(path).write_text(json.dumps(asdict(summary), indent=2))
+    write_json(path, asdict(summary))

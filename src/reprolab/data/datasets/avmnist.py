@@ -43,7 +43,11 @@ def _load(root: Path, name: str) -> np.ndarray:
     path = root / name
     if not path.is_file():
         raise DataError(f"{ARCHIVE} has no {name}; is it MultiBench's AV-MNIST archive? Fetch it again")
-    return np.load(path, allow_pickle=False)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"cannot read {name} of {ARCHIVE}: {e}; it is truncated or corrupt: "
+                        "fetch it again") from e
 
 
 def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:

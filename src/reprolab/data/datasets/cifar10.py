@@ -1,14 +1,14 @@
 """CIFAR-10, from the official python pickle batches (DATASETS.md: torchvision's md5, Keras' sha256).
 
 The archive's checksum is checked again, against the one recorded in `manifest.json` when it
-was downloaded and verified (or written as a fixture), before anything is unpickled:
-pickle executes code.
+was downloaded and verified (or written as a fixture), before anything is unpickled, and the
+batches are read by an unpickler that builds numpy arrays and nothing else (`read_pickle`):
+pickle executes code. They are Python 2 pickles (cPickle), and so are the fixture's.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 import tarfile
 import tempfile
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from reprolab.data.download import digests, extract
+from reprolab.data.formats import py2_pickle, read_pickle
 from reprolab.data.sources import RemoteFile
 from reprolab.errors import DataError
 
@@ -64,10 +65,10 @@ def write_fixture(dest_dir: Path, n_train: int, n_test: int, rng: np.random.Gene
         for name, n in sizes.items():
             labels = np.arange(n) % 10
             rng.shuffle(labels)
-            (folder / name).write_bytes(pickle.dumps(_batch(labels, rng, name)))
+            (folder / name).write_bytes(py2_pickle(_batch(labels, rng, name)))
         meta = {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": 10000,
                 b"num_vis": 3072}
-        (folder / "batches.meta").write_bytes(pickle.dumps(meta))
+        (folder / "batches.meta").write_bytes(py2_pickle(meta))
         archive = Path(dest_dir) / ARCHIVE
         with tarfile.open(archive, "w:gz") as tf:
             tf.add(folder, arcname=FOLDER)
@@ -97,13 +98,16 @@ def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
             images, labels = [], []
             for name in names:
                 path = Path(tmp) / FOLDER / name
+                if not path.is_file():
+                    raise DataError(f"{archive} has no {FOLDER}/{name}; is it the CIFAR-10 python release?")
+                batch = read_pickle(path.read_bytes(), f"{FOLDER}/{name} of {archive}",
+                                    "delete the archive and download it again")
                 try:
-                    batch = pickle.loads(path.read_bytes())
-                except (OSError, pickle.UnpicklingError, EOFError) as e:
-                    raise DataError(f"cannot read CIFAR-10 batch {name} of {archive}: {e}; "
+                    images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3072))
+                    labels.extend(int(v) for v in batch[b"labels"])
+                except (KeyError, TypeError, ValueError) as e:
+                    raise DataError(f"CIFAR-10 batch {name} of {archive} is not a batch ({e!r}); "
                                     "delete the archive and download it again") from e
-                images.append(np.asarray(batch[b"data"], dtype=np.uint8))
-                labels.extend(batch[b"labels"])
             x = np.concatenate(images).reshape(-1, 3, 32, 32)
             splits[split] = {"x": torch.from_numpy(x), "y": torch.tensor(labels, dtype=torch.int64)}
     return splits

@@ -55,9 +55,12 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise DataError(f"{path}: {w.getnchannels()} channel(s) of {8 * w.getsampwidth()} bits; "
                                 f"FSDD recordings are 16-bit mono")
-            rate, frames = w.getframerate(), w.readframes(w.getnframes())
+            rate, n, frames = w.getframerate(), w.getnframes(), w.readframes(w.getnframes())
     except (wave.Error, EOFError) as e:
         raise DataError(f"cannot read wav file {path}: {e}; fetch the dataset again") from e
+    if len(frames) != 2 * n:
+        raise DataError(f"wav file {path} is truncated: {len(frames)} of {2 * n} bytes of samples; "
+                        "fetch the dataset again")
     return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768, rate
 
 

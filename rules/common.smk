@@ -3,10 +3,12 @@ import re
 
 from reprolab import kinds, paths
 from reprolab.registry import resolve, variants
+from reprolab.report.origins import chapter_origins, setting_origins
 
 
 DATA = config["data"]["root"]
 RESOURCES = config["resources"]
+ORIGINS = setting_origins(Path("config.yaml").read_text())  # whose each setting is, from its comment
 
 
 wildcard_constraints:
@@ -41,7 +43,9 @@ def datasets_used():
 
 
 def summary_settings(chapter):
-    """What summarising a chapter reads of the config: its registry entry and the verdict rules."""
+    """What summarising a chapter reads of the config: its registry entry, the verdict rules and
+    whose each of its settings is (the seed's or ours: config.yaml's comments)."""
     return {"scale": config["scale"], "seeds": config["seeds"], "device": config["device"],
             "max_epochs": config.get("max_epochs"), "report": {"tolerance": config["report"]["tolerance"]},
-            "chapters": {chapter: config["chapters"][chapter]}}
+            "chapters": {chapter: config["chapters"][chapter]},
+            "origins": chapter_origins(ORIGINS, chapter)}

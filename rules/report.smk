@@ -15,11 +15,15 @@ rule report:
         manifests=expand(paths.raw_manifest(DATA, "{dataset}"), dataset=datasets_used()) + asset_manifests(),
         runs=seed_runs(),
         templates=[str(p) for p in Path("report_templates").rglob("*") if p.is_file()],
+        references="references.yaml",
+        references_schema="references.schema.yaml",
     output:
         html="report/report.html",
         pdf="report/report.pdf",
+        scorecard="report/scorecard.csv",
     params:
         report=config["report"],
+        variants=[v.id for v in variants(config)],
         scale=config["scale"],
         config_hash=config_hash(config),
         benchmarks="benchmarks",

@@ -16,4 +16,8 @@ with job(snakemake):  # noqa: F821
         templates_dir=Path(params.templates),
         html_path=Path(snakemake.output.html),  # noqa: F821
         pdf_path=Path(snakemake.output.pdf),  # noqa: F821
+        references=Path(snakemake.input.references),  # noqa: F821
+        references_schema=Path(snakemake.input.references_schema),  # noqa: F821
+        variants=params.variants,
+        scorecard_path=Path(snakemake.output.scorecard),  # noqa: F821
     )

@@ -10,9 +10,11 @@ from reprolab.models import build_model, count_parameters
 AVMNIST = {"image": [1, 28, 28], "audio": [1, 112, 112]}
 
 
-@pytest.mark.parametrize(("name", "shape"), [("cifar_cnn", [3, 32, 32]), ("keras_cnn", [1, 28, 28]),
-                                             ("mlp", [784]), ("audio_cnn", [1, 40, 128]),
-                                             ("intermediate_fusion", AVMNIST), ("multibench_concat", AVMNIST)])
+MODELS = [("cifar_cnn", [3, 32, 32]), ("keras_cnn", [1, 28, 28]), ("mlp", [784]), ("audio_cnn", [1, 40, 128]),
+          ("intermediate_fusion", AVMNIST), ("multibench_concat", AVMNIST)]
+
+
+@pytest.mark.parametrize(("name", "shape"), MODELS)
 def test_layer_parameters_add_up_to_the_model(name, shape):
     model = build_model(name)
     assert sum(layer.params for layer in layers(model, example_input(shape))) == count_parameters(model)

@@ -3,7 +3,6 @@ import pytest
 import yaml
 
 from reprolab.chapters.backprop.report import mnist as backprop_mnist
-from reprolab.chapters.cifar.report import seed_claims
 from reprolab.chapters.mnist.report import dropout_split
 from reprolab.errors import ReportError
 from reprolab.registry import Variant
@@ -14,7 +13,6 @@ from reprolab.report.parts import (
     Reference,
     VariantResult,
     load_references,
-    trained_epochs,
     verdict,
 )
 from reprolab.report.render import embed
@@ -149,15 +147,6 @@ def test_zero_initialisation_claim_is_checked(tmp_path):
     far = check(35.2)
     assert far.verdict == "does not hold" and "(-56.40 points; equal within 1)" in far.cells[2]
     assert check(91.0).verdict == "holds"
-
-
-def test_cifar_claims_use_epoch_zero_and_the_trained_epochs(tmp_path):
-    history = {"test_loss": [2.30, 1.2, 1.0, 0.9, 1.1, 1.3], "test_acc": [10.1, 50, 60, 65, 66, 64]}
-    results = {"baseline": result("baseline", {"initial_acc": 10.1}, history, "cifar", "cifar10"),
-               "normalized": result("normalized", {"initial_acc": 9.2}, history, "cifar", "cifar10")}
-    chance, overfits = seed_claims(results, {n: trained_epochs(r.history) for n, r in results.items()})
-    assert chance.holds and "9.20 to 10.10 % over 2 variant(s)" in chance.ours
-    assert overfits.holds and "lowest at epoch 3 of 5" in overfits.ours
 
 
 def test_a_reference_without_source_is_refused(tmp_path):

@@ -4,10 +4,12 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import asdict
 
 import pytest
 from bs4 import BeautifulSoup
 
+from reprolab.report.parts import ChapterPart, ExperimentPart, Figure, Question, Row, Table
 from reprolab.report.render import numbered, render_html
 from tests.conftest import REPO
 
@@ -141,22 +143,20 @@ def test_numbers_and_layout_classes_from_a_small_report(tmp_path):
 
     Image.new("RGB", (400, 300), "white").save(tmp_path / "cell.png")
     Image.new("RGB", (900, 300), "white").save(tmp_path / "wide.png")
-    table = {"columns": ["variant", "path"], "rows": [{"cells": ["a", "x" * 40], "verdict": None}],
-             "title": ""}
-    exp = {"name": "e", "title": "E", "kind": "train", "setup": table, "results": None,
-           "tables": [{**table, "title": "More"}], "observations": [],
-           "figures": [{"path": str(tmp_path / "cell.png"), "caption": "one"},
-                       {"path": str(tmp_path / "wide.png"), "caption": "two"}]}
-    chapters = [{"chapter": "x", "title": "X", "sources": [], "scale": "smoke", "observations": [],
-                 "experiments": [dict(exp, name="first"), dict(exp, name="second")]}]
+    table = Table(["variant", "path"], [Row(["a", "x" * 40])])
+    figures = [Figure(str(tmp_path / "cell.png"), "one"), Figure(str(tmp_path / "wide.png"), "two")]
+    exps = [ExperimentPart(name, "E", "train", setup=table, tables=[Table(table.columns, table.rows, "More")],
+                           figures=figures) for name in ("first", "second")]
+    exps[0].questions = [Question("«Combien ?»", "seed 004", "Four.", [Table(["n"], [Row(["4"])], "Count")])]
+    chapters = [asdict(ChapterPart("x", "X", [], "smoke", exps))]
     context = {"title": "T", "scale": "smoke", "generated": "now", "chapters": numbered(chapters),
                "provenance": {"commit": "c", "config_hash": "h", "platform": "p", "packages": {},
                               "datasets": [], "assets": [], "runs": [], "jobs": []}}
     page = BeautifulSoup(render_html(context, REPO / "report_templates"), "html.parser")
     assert "number" not in chapters[0]  # the summaries are not changed
     assert [c.get_text(" ", strip=True) for c in page.select("section#x caption")] == [
-        "Table 1.1: E: setup of each variant", "Table 1.2: More",
-        "Table 1.3: E: setup of each variant", "Table 1.4: More"]
+        "Table 1.1: E: setup of each variant", "Table 1.2: More", "Table 1.3: Count",
+        "Table 1.4: E: setup of each variant", "Table 1.5: More"]
     assert [f["class"] for f in page.select("figure")] == [["cell"], ["wide"]] * 2
     assert page.select_one("section#x-second figcaption").get_text(" ", strip=True) == "Figure 1.3: one"
     assert [td.get("class") for td in page.select("section#x-first td")][:2] == [None, ["long"]]

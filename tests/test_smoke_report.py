@@ -76,7 +76,7 @@ def test_pdf_is_stamped_smoke_on_its_first_page(smoke_run):
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert pages >= 8
     text = pdf_text(pdf)
-    assert "Appendix: provenance and compute" in text and "main_4" in text
+    assert "Appendix A: provenance and compute" in text and "main_4" in text
 
 
 def test_pdf_embeds_the_figures(smoke_run):

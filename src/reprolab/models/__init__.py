@@ -2,7 +2,9 @@
 
 Each model is a `Classifier`: a `body` that maps inputs to a representation (what the
 untangling and feature-extraction steps look at) and a `head` that maps it to logits.
-Chapters register their models with `@register("name")`.
+Chapters register their models with `@register("name")`. The first sentence of a builder's
+docstring names the network in words: the report prints it (`reprolab.report.method.model_title`),
+never the registry name, so it is a short title ("The TME's CIFAR-10 CNN."), details after it.
 """
 
 from __future__ import annotations

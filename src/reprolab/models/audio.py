@@ -8,7 +8,9 @@ from reprolab.models import Classifier, register
 @register("audio_cnn")
 def audio_cnn(n_mels: int = 40, width: int = 128, channels: tuple[int, int] = (16, 32), pool: bool = False,
               classes: int = 10) -> Classifier:
-    """The seed's network: 2 conv layers (3x3, padding 1), each + ReLU, and one linear layer.
+    """A two-convolution CNN on log-mel spectrograms.
+
+    The seed's network: 2 conv layers (3x3, padding 1), each + ReLU, and one linear layer.
 
     `pool` adds 2x2 max pooling after each ReLU (our variant; the seed has none). `n_mels` x `width`
     is the spectrogram size set by `data.prepare.fsdd` (the linear layer's input).

@@ -7,6 +7,9 @@ from reprolab.models import Classifier, register
 
 @register("tanh_mlp")
 def tanh_mlp(in_features: int = 784, hidden: int = 100, classes: int = 10) -> Classifier:
-    """The TME's one-hidden-layer network with torch.nn: linear, tanh, linear (softmax in the loss)."""
+    """The TME's one-hidden-layer tanh network.
+
+    With torch.nn: linear, tanh, linear (softmax in the loss).
+    """
     body = nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.Tanh())
     return Classifier(body, nn.Linear(hidden, classes))

@@ -10,7 +10,7 @@ from reprolab.models.fusion import IMAGE_FEATURES, IMAGE_STAGES, lenet_head, len
 
 
 class CenterCrop(nn.Module):
-    """Crop the centre `size` x `size` of larger inputs; inputs of that size pass unchanged.
+    """Centre crop (the test images of augmented variants); inputs of the crop's size pass unchanged.
 
     Randomly cropped training batches (augmentation) are already `size` wide; full-size test
     images get the centre crop, as the course's `CenterCrop` transform at test time does.
@@ -28,7 +28,10 @@ class CenterCrop(nn.Module):
 @register("cifar_cnn")
 def cifar_cnn(in_channels: int = 3, input_size: int = 32, batchnorm: bool = False,
               dropout: float = 0.0, classes: int = 10) -> Classifier:
-    """conv 32/64/64 5x5 pad 2 (+ BN) + ReLU + maxpool 2, fc4 1000 + ReLU, fc5; dropout before fc."""
+    """The TME's CIFAR-10 CNN.
+
+    conv 32/64/64 5x5 pad 2 (+ BN) + ReLU + maxpool 2, fc4 1000 + ReLU, fc5; dropout before fc.
+    """
     layers: list[nn.Module] = [CenterCrop(input_size)]
     channels = [in_channels, 32, 64, 64]
     for c_in, c_out in zip(channels, channels[1:], strict=False):
@@ -44,7 +47,10 @@ def cifar_cnn(in_channels: int = 3, input_size: int = 32, batchnorm: bool = Fals
 
 @register("lenet5_tanh")
 def lenet5_tanh(classes: int = 10) -> Classifier:
-    """LeNet-5 with tanh (61,706 parameters): conv 6 5x5 pad 2, maxpool 2, conv 16 5x5, maxpool,
-    fc 400-120-84, fc 84-10; tanh after every layer but the last. The body gives the 400 conv features."""
+    """LeNet-5 with tanh.
+
+    61,706 parameters: conv 6 5x5 pad 2, maxpool 2, conv 16 5x5, maxpool, fc 400-120-84, fc 84-10;
+    tanh after every layer but the last. The body gives the 400 conv features.
+    """
     body = lenet_stack(IMAGE_STAGES, activation=nn.Tanh)
     return Classifier(body, lenet_head(IMAGE_FEATURES, classes, activation=nn.Tanh))

@@ -17,7 +17,7 @@ IMAGE_FEATURES, AUDIO_FEATURES = 16 * 5 * 5, 32 * 4 * 4
 
 
 class Pick(nn.Module):
-    """One modality of dict inputs."""
+    """One modality of the inputs (a dict), alone."""
 
     def __init__(self, key: str):
         super().__init__()
@@ -88,36 +88,45 @@ def multibench_lenet(in_channels: int, channels: int, additional_layers: int) ->
 
 @register("image_lenet5")
 def image_lenet5(classes: int = 10) -> Classifier:
-    """LeNet-5 on the 28 x 28 images alone."""
+    """LeNet-5 on the images alone. The 28 x 28 images."""
     body = nn.Sequential(Pick("image"), lenet_stack(IMAGE_STAGES))
     return Classifier(body, lenet_head(IMAGE_FEATURES, classes))
 
 
 @register("audio_lenet")
 def audio_lenet(classes: int = 10) -> Classifier:
-    """A LeNet with two more conv stages for the 112 x 112 spectrograms alone."""
+    """A LeNet on the spectrograms alone. Two more conv stages for the 112 x 112 spectrograms."""
     body = nn.Sequential(Pick("audio"), lenet_stack(AUDIO_STAGES))
     return Classifier(body, lenet_head(AUDIO_FEATURES, classes))
 
 
 @register("early_fusion")
 def early_fusion(classes: int = 10) -> Classifier:
-    """One LeNet-5 over both raw inputs stacked as two channels on the 28 x 28 grid (no FC at the input)."""
+    """Early fusion: one LeNet-5 over both inputs stacked as two channels.
+
+    The raw inputs on the 28 x 28 grid (no FC at the input).
+    """
     return Classifier(nn.Sequential(StackOnGrid(), lenet_stack(IMAGE_STAGES, in_channels=2)),
                       lenet_head(IMAGE_FEATURES, classes))
 
 
 @register("intermediate_fusion")
 def intermediate_fusion(classes: int = 10) -> Classifier:
-    """The two unimodal conv stacks, flattened latents concatenated, one LeNet head, trained jointly."""
+    """Intermediate fusion: the two unimodal conv stacks concatenated, one LeNet head.
+
+    Flattened latents concatenated, trained jointly.
+    """
     body = Concat(image=lenet_stack(IMAGE_STAGES), audio=lenet_stack(AUDIO_STAGES))
     return Classifier(body, lenet_head(IMAGE_FEATURES + AUDIO_FEATURES, classes))
 
 
 @register("multibench_concat")
 def multibench_concat(channels: int = 6, hidden: int = 100, classes: int = 10) -> Classifier:
-    """MultiBench's AV-MNIST baseline: LeNet(1, 6, 3) on images, LeNet(1, 6, 5) on audio,
-    concatenation, MLP(240, 100, 10) (260,922 parameters)."""
+    """MultiBench's AV-MNIST concatenation baseline.
+
+    LeNet(1, 6, 3) on images, LeNet(1, 6, 5) on audio, concatenation, MLP(240, 100, 10)
+    (260,922 parameters).
+    """
     body = Concat(image=multibench_lenet(1, channels, 3), audio=multibench_lenet(1, channels, 5))
     width = channels * (2**3 + 2**5)
     return Classifier(body, nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, classes)))

@@ -10,6 +10,7 @@ import numpy as np
 
 from reprolab import figures
 from reprolab.registry import Variant
+from reprolab.report import method
 from reprolab.report.parts import Context, ExperimentPart, Figure, Row, Table, VariantResult, fmt, verdict
 
 SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "optimiser",
@@ -17,26 +18,14 @@ SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "opti
 
 
 def optimizer_text(params: dict) -> str:
-    opt = params.get("optimizer", {})
-    extras = ", ".join(f"{k} {v}" for k, v in opt.items() if k not in ("name", "lr"))
-    text = f"{opt.get('name', '?')} lr {opt.get('lr', '?')}" + (f" ({extras})" if extras else "")
-    if sched := params.get("scheduler"):
-        text += f"; {sched['name']} schedule " + ", ".join(
-            f"{k} {v}" for k, v in sched.items() if k != "name")
-    return text
+    """A variant's optimiser and schedule in words (`method.optimizer_words`)."""
+    return method.optimizer_words(params.get("optimizer", {}), params.get("scheduler"))
 
 
-def train_setup_row(variant: Variant, metrics: dict) -> Row:
-    p = variant.params
-    options = ", ".join(f"{k}={v}" for k, v in p.get("model_options", {}).items())
-    data = p["dataset"] + (" (train/test swapped)" if p.get("swap_splits") else "")
-    data += "; standardised" if p.get("standardize") else ""
-    if augment := p.get("augment"):
-        data += "; augment " + ", ".join(f"{k} {v}" for k, v in augment.items())
-    return Row([variant.name, p["model"] + (f" ({options})" if options else ""), fmt(metrics.get("params")),
-                data, f"{metrics.get('n_train', 0):,} / {metrics.get('n_test', 0):,}",
-                optimizer_text(p), str(p["batch_size"]), str(p["epochs"]),
-                ", ".join(map(str, variant.seeds))])
+def train_setup_row(variant: Variant, metrics: dict, model: str | None = None) -> Row:
+    """A `train` variant's row of the setup table (`SETUP_COLUMNS`), in words (`model`: the model
+    cell, `method.model_cells`)."""
+    return Row(method.setup_row(variant, metrics, model))
 
 
 def confusion_notes(matrix) -> list[str]:
@@ -54,8 +43,13 @@ def confusion_notes(matrix) -> list[str]:
 
 
 def train(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
-    """The setup table of supervised variants; their confusion matrices where they were asked for."""
-    part.setup = Table(SETUP_COLUMNS, [train_setup_row(r.variant, r.metrics) for r in results.values()])
+    """The method of supervised variants (paragraphs, the setup table without the columns every
+    variant shares, each distinct network layer by layer); their confusion matrices where asked for."""
+    part.method += method.train_method(results)
+    models = method.model_cells(results)
+    part.setup = method.setup_table(SETUP_COLUMNS, [train_setup_row(r.variant, r.metrics, models.get(name))
+                                                    for name, r in results.items()])
+    part.method_tables += method.network_tables(results)
     for name, r in results.items():
         if "confusion" in r.metrics:
             path = figures.confusion(r.metrics["confusion"],
@@ -65,24 +59,49 @@ def train(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context)
             part.observations += [f"{name}: {note}" for note in confusion_notes(r.metrics["confusion"])]
 
 
+def chance(metrics: dict) -> float | None:
+    """Chance accuracy, 100 / K %, of a classifier whose metrics name its K classes."""
+    k = metrics.get("n_classes")
+    return 100 / k if k else None
+
+
 def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | None:
-    """Ours against the seed's number for the experiment's primary metric, one row per variant."""
+    """Ours against the seed's number for the experiment's primary metric, one row per variant; for
+    accuracies of classifiers, chance (100 / K %) beside them. Each row's `record` holds the numbers
+    unformatted (the scorecard and its CSV read them)."""
     scored = [r for r in results.values() if r.metrics.get(ctx.primary) is not None]
     if not scored:
         return None
+    with_chance = ctx.primary.endswith("_acc") and any(chance(r.metrics) for r in scored)
+    train_metric = ctx.primary.replace("test_", "train_", 1)
     rows = []
     for r in scored:
         reference = ctx.reference(r.name)
-        status, diff = verdict(r.metrics[ctx.primary], reference, ctx.tolerance, ctx.smoke, ctx.direction)
-        train_metric = ctx.primary.replace("test_", "train_", 1)
-        rows.append(Row([r.name, fmt(r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")),
-                         fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—",
-                         reference.text() if reference else "—",
-                         reference.source_text() if reference else "—",
-                         "—" if diff is None else f"{diff:+.2f}", status], status))
+        value, std = r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")
+        status, diff = verdict(value, reference, ctx.tolerance, ctx.smoke, ctx.direction)
+        level = chance(r.metrics) if with_chance else None
+        train = fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—"
+        cells = [r.name, fmt(value, std), train]
+        cells += [fmt(level, digits=1)] if with_chance else []
+        cells += [reference.text() if reference else "—", reference.source_text() if reference else "—",
+                  "—" if diff is None else f"{diff:+.2f}", status]
+        record = {"metric": ctx.primary, "direction": ctx.direction, "ours": value, "ours_std": std,
+                  "chance": level, **(reference.record() if reference else {}), "difference": diff,
+                  "verdict": status}
+        rows.append(Row(cells, status, record))
     label = ctx.primary.replace("_acc", " acc. (%)").replace("_", " ")
-    return Table(["variant", label, label.replace("test", "train", 1), "seed's reference", "source",
-                  "difference", "verdict"], rows)
+    columns = ["variant", label, label.replace("test", "train", 1)] + (["chance (%)"] if with_chance else [])
+    return Table(columns + ["seed's reference", "source", "difference", "verdict"], rows)
+
+
+def findings_table(ctx: Context) -> Table | None:
+    """What the seed found in words about the experiment (references.yaml's `findings`), quoted, with
+    its source: "What the seed found". Chapters check some of them against our numbers (`Claim`)."""
+    if not ctx.findings:
+        return None
+    rows = [Row([", ".join(f.variants) or "all variants", f"«{f.quote}»" + (f" ({f.note})" if f.note else ""),
+                 f.citation()]) for f in ctx.findings]
+    return Table(["about", "the seed says", "source"], rows, "What the seed found, in its own words")
 
 
 def curves(results: dict[str, VariantResult]) -> list[Figure]:

@@ -27,6 +27,7 @@ class Figure:
 class Row:
     cells: list[str]
     verdict: str | None = None
+    record: dict | None = None  # the row's numbers unformatted, where a table has them (for the scorecard)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ExperimentPart:
     figures: list[Figure] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
+    origins: Table | None = None  # whose each setting is (the seed's or ours): the settings appendix
 
 
 @dataclass
@@ -83,12 +85,12 @@ class Reference:
     """A number of a seed report, printed beside ours (one entry of references.yaml)."""
 
     metric: str  # a key of metrics.json: test_acc, train_acc, test_loss, params...
-    source: str  # which seed report, e.g. "seed 002"
-    section: str  # where in it, e.g. "TP 2, ex. 1"
+    source: str  # which seed report, e.g. "seed 002" (a key of references.yaml's `sources`)
+    section: str  # where in it, e.g. "TP 2, ex. 1 (Régression Logistique avec Keras)"
     value: float | None = None
     max: float | None = None  # the seed only gives a bound
     min: float | None = None
-    split: str | None = None  # train | test | validation
+    split: str | None = None  # train | test | validation (required for accuracies and losses)
     note: str = ""
     layers: dict | None = None  # per-layer counts, for `params`
 
@@ -99,11 +101,36 @@ class Reference:
         return f"≤ {self.max:g}" if self.max is not None else f"≥ {self.min:g}"
 
     def citation(self) -> str:
+        """Which report, where in it, which split: `seed 004, TME 5-6, Réponse 19 (test)`."""
         return f"{self.source}, {self.section}" + (f" ({self.split})" if self.split else "")
 
     def source_text(self) -> str:
         """The citation and, where the seed is ambiguous, the note: a table's source cell."""
         return self.citation() + (f"; {self.note}" if self.note else "")
+
+    def record(self) -> dict:
+        """The reference's fields for a CSV row (the scorecard)."""
+        return {"reference": self.text(), "reference_value": self.value, "reference_max": self.max,
+                "reference_min": self.min, "split": self.split, "source": self.source,
+                "section": self.section}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a seed found in words (one entry of an experiment's `findings` in references.yaml)."""
+
+    quote: str  # the seed's words, verbatim (French), "[...]" where cut
+    source: str  # e.g. "seed 000"
+    section: str  # e.g. "ex. 1, q. 4 (main_4.py, no dropout)"
+    variants: tuple[str, ...] = ()  # what it is about; empty: the whole experiment
+    note: str = ""  # how to read it, in English
+
+    def citation(self) -> str:
+        return f"{self.source}, {self.section}"
+
+    def about(self, variant: str | None) -> bool:
+        """Whether the finding concerns `variant` (any finding, when `variant` is None)."""
+        return variant is None or not self.variants or variant in self.variants
 
 
 @dataclass(frozen=True)
@@ -148,11 +175,17 @@ class Context:
     direction: str  # "max" (accuracy) or "min" (loss, perplexity, FID)
     references: dict[str, list[Reference]]  # variant name -> its references
     figures_dir: Path
+    findings: list[Finding] = field(default_factory=list)  # the experiment's, from references.yaml
 
     def reference(self, variant: str, metric: str | None = None) -> Reference | None:
         """The seed's reference for one metric (the primary one by default) of a variant."""
         metric = metric or self.primary
         return next((r for r in self.references.get(variant, []) if r.metric == metric), None)
+
+    def seed_findings(self, variant: str | None = None) -> list[Finding]:
+        """What the seeds found in words about this experiment, or about one variant of it (with the
+        findings about the whole experiment); for chapters that check them against our numbers."""
+        return [f for f in self.findings if f.about(variant)]
 
 
 def fmt(value, std=None, digits: int = 2) -> str:
@@ -183,8 +216,12 @@ def verdict(ours: float | None, reference: Reference | None, tolerance: float, s
     return ("better" if (diff > 0) == (direction == "max") else "worse"), diff
 
 
-def load_references(path: Path, schema_path: Path) -> dict[str, dict[str, dict[str, list[Reference]]]]:
-    """references.yaml, checked against its schema: chapter -> experiment -> variant -> references."""
+SECTIONS = ("sources",)  # top-level keys of references.yaml that are not chapters
+FINDINGS = "findings"  # the experiment-level key of the seed's words (not a variant)
+
+
+def read_references(path: Path, schema_path: Path) -> dict:
+    """references.yaml as data, checked against its schema; a bad entry names its place and the reason."""
     import jsonschema
     import yaml
 
@@ -194,6 +231,35 @@ def load_references(path: Path, schema_path: Path) -> dict[str, dict[str, dict[s
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
         raise ReportError(f"{path}: entry {where}: {error.message}; see {schema_path} for the fields")
-    return {chapter: {exp: {name: [Reference(**r) for r in refs] for name, refs in variants.items()}
+    sources = data.get("sources", {})
+    for chapter, experiments in data.items():
+        if chapter in SECTIONS:
+            continue
+        for exp, entries in experiments.items():
+            for name, items in entries.items():
+                for k, item in enumerate(items):
+                    if item["source"] not in sources:
+                        raise ReportError(f"{path}: entry {chapter}/{exp}/{name}/{k}: {item['source']!r} is "
+                                          f"not in `sources` ({', '.join(sources) or 'none'})")
+    return data
+
+
+def chapters_of(data: dict) -> dict:
+    """The chapter entries of references.yaml's data (without `sources`)."""
+    return {chapter: experiments for chapter, experiments in data.items() if chapter not in SECTIONS}
+
+
+def load_references(path: Path, schema_path: Path) -> dict[str, dict[str, dict[str, list[Reference]]]]:
+    """references.yaml, checked against its schema: chapter -> experiment -> variant -> references."""
+    return {chapter: {exp: {name: [Reference(**r) for r in refs] for name, refs in variants.items()
+                            if name != FINDINGS}
                       for exp, variants in experiments.items()}
-            for chapter, experiments in data.items()}
+            for chapter, experiments in chapters_of(read_references(path, schema_path)).items()}
+
+
+def load_findings(path: Path, schema_path: Path) -> dict[str, dict[str, list[Finding]]]:
+    """The seeds' words of references.yaml, checked: chapter -> experiment -> findings."""
+    return {chapter: {exp: [Finding(**{**f, "variants": tuple(f.get("variants", ()))})
+                            for f in entries.get(FINDINGS, [])]
+                      for exp, entries in experiments.items()}
+            for chapter, experiments in chapters_of(read_references(path, schema_path)).items()}

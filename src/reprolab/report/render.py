@@ -50,7 +50,7 @@ def _titled(tables: list[dict]) -> list[tuple[dict, str]]:
     return [(t, t.get("title") or "") for t in tables]
 
 
-def _numbered_tables(tables: list, chapter: int, counter) -> list[dict]:
+def _numbered_tables(tables: list, chapter: int | str, counter) -> list[dict]:
     """`(table, caption)` pairs -> `{"number", "caption", "table"}` entries, skipping absent tables."""
     return [{"number": f"{chapter}.{next(counter)}", "caption": caption, "table": table}
             for table, caption in tables if table]
@@ -60,7 +60,8 @@ def numbered(chapters: list[dict]) -> list[dict]:
     """A copy of the chapter summaries with numbers, in reading order: chapter `n`, experiment `n.m`,
     and per chapter its tables and figures `n.k`. An experiment's tables become
     `{"number", "caption", "table"}` entries: `method_tables` (the setup, then the networks),
-    `result_tables` (the results, then the others), and each question's `numbered_tables`."""
+    `result_tables` (the results, then the others), and each question's `numbered_tables`; the
+    tables of whose each setting is go to the settings appendix, `B.k` (`origins_entry`)."""
     chapters = copy.deepcopy(chapters)
     for n, chapter in enumerate(chapters, 1):
         chapter["number"] = n
@@ -75,6 +76,12 @@ def numbered(chapters: list[dict]) -> list[dict]:
                 figure["number"] = f"{n}.{next(figures)}"
             for question in exp["questions"]:
                 question["numbered_tables"] = _numbered_tables(_titled(question["tables"]), n, tables)
+    settings = itertools.count(1)
+    for chapter in chapters:
+        for exp in chapter["experiments"]:
+            if exp.get("origins"):
+                caption = f"{chapter['number']}.{exp['number'].split('.')[1]} {exp['title']}"
+                exp["origins_entry"] = _numbered_tables([(exp["origins"], caption)], "B", settings)[0]
     return chapters
 
 
@@ -125,17 +132,30 @@ def render(context: dict, templates_dir: Path, html_path: Path, pdf_path: Path) 
 
 def build_report(*, report: dict, scale: str, config_hash: str, summaries: list[dict], manifests: list[Path],
                  runs: list[dict], benchmark_dir: Path, templates_dir: Path, html_path: Path,
-                 pdf_path: Path) -> None:
-    """Assemble the context (chapters, provenance) and write the HTML and the PDF."""
+                 pdf_path: Path, references: Path, references_schema: Path, variants: list[str],
+                 scorecard_path: Path) -> None:
+    """Assemble the context (scorecard, chapters, references, provenance), write the scorecard's CSV,
+    the HTML and the PDF. Every "seed NNN" the chapters cite links to its entry in the References."""
     from datetime import datetime
 
+    from reprolab.report import scorecard
+    from reprolab.report.bibliography import bibliography, link_citations
+    from reprolab.report.parts import read_references
     from reprolab.report.provenance import collect
 
+    chapters = numbered(summaries)
+    rows = scorecard.scorecard(chapters, variants)
+    scorecard.write_csv(rows, scorecard_path)
+    sources = bibliography(read_references(references, references_schema), chapters)
+    link_citations(chapters, {entry["anchor"] for entry in sources})
     context = {
         "title": report["title"],
         "scale": scale,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "chapters": numbered(summaries),
+        "scorecard": {"experiments": scorecard.by_experiment(rows), "counts": scorecard.counts(rows),
+                      "csv": Path(scorecard_path).name, "tolerance": report.get("tolerance")},
+        "chapters": chapters,
+        "bibliography": sources,
         "provenance": collect(config_hash, manifests, benchmark_dir, runs),
     }
     render(context, templates_dir, html_path, pdf_path)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from reprolab.chapters.backprop import questions
 from reprolab.registry import Variant
 from reprolab.report.generic import SETUP_COLUMNS, Claim, claims_table, train_setup_row
-from reprolab.report.parts import Context, ExperimentPart, Figure, Row, Table, VariantResult, fmt
+from reprolab.report.parts import (
+    NOT_ENOUGH_EPOCHS,
+    ChapterPart,
+    Context,
+    ExperimentPart,
+    Figure,
+    Row,
+    Table,
+    VariantResult,
+    enough_epochs,
+    fmt,
+)
+from reprolab.report.questions import seed_comparison
 
 METHODS = {"manual": "forward and backward by hand", "autograd": "loss.backward()",
            "nn": "torch.nn layers", "optim": "torch.nn + torch.optim.SGD"}
@@ -111,8 +124,20 @@ def svm(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
             f"a line cannot separate a disc from the ring around it (chance is 50 %).")
 
 
+def circle(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
+    """The course's questions on the 2-4-2 network: its sizes, the derivations, the four forms."""
+    part.questions += questions.circle_questions(results, ctx)
+
+
+def svm_questions(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
+    """The course's questions on the SVMs: why a non-linearity, the effect of C."""
+    part.questions += questions.svm_questions(results, ctx)
+
+
 def mnist(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
-    """The seed's claim that the zero-initialised perceptron does as well as logistic regression."""
+    """The seed's claim that the zero-initialised perceptron does as well as logistic regression, and the
+    course's questions on MNIST by hand."""
+    part.questions += questions.mnist_questions(results, ctx)
     if not {"mlp_zero_init", "logreg_manual"} <= results.keys():
         return
     zero, logreg = (results[n].metrics["test_acc"] for n in ("mlp_zero_init", "logreg_manual"))
@@ -122,7 +147,135 @@ def mnist(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context)
         "linéaire»; the seed writes «linéaire» for its logistic regression)", "seed 002, TP 1, ex. 2",
         f"test accuracy: mlp_zero_init {zero:.2f} %, logreg_manual {logreg:.2f} % ({zero - logreg:+.2f} "
         f"points; equal within {ctx.tolerance:g})", abs(zero - logreg) <= ctx.tolerance)
-    part.tables.append(claims_table([claim], ctx, "The seed's statement against our numbers"))
+    part.tables.append(claims_table([claim], ctx, ZERO_INIT_TITLE))
 
 
-EXPERIMENTS = {"mnist": mnist}
+ZERO_INIT_TITLE = "The seed's statement against our numbers"
+EXPERIMENTS = {"circle": circle, "svm": svm_questions, "mnist": mnist}
+
+
+def _acc(results: dict[str, VariantResult], name: str) -> float | None:
+    r = results.get(name)
+    return None if r is None else r.metrics.get("test_acc")
+
+
+def _circle_paragraph(circle_r: dict[str, VariantResult], svm_r: dict[str, VariantResult],
+                      worst: float | None, smoke: bool) -> str:
+    """The four forms, the gradient check, and the network against the two SVMs."""
+    text = "On Circle (two classes, chance is 50 %), "
+    if (gaps := questions.form_gaps(circle_r)) is not None:
+        text += (f"the four forms of the 2-4-2 network compute the same training: they differ by at most "
+                 f"{max(gaps[1].values()):.1e} over every epoch, so torch.autograd, torch.nn and torch.optim "
+                 f"change how the code is written, not what it computes. ")
+    if worst is not None:
+        text += f"The hand-written gradients equal autograd's and finite differences' to {worst:.1e}. "
+    accs = {n: f"{r.metrics['test_acc']:.2f} %" for n, r in circle_r.items()}
+    same = len(set(accs.values())) == 1
+    text += "The network tests at " + (f"{next(iter(accs.values()))} in every form" if same
+                                       else ", ".join(f"{n} {a}" for n, a in accs.items()))
+    if {"linear", "rbf"} <= svm_r.keys():
+        lin, rbf = _acc(svm_r, "linear"), _acc(svm_r, "rbf")
+        text += (f"; the linear SVM at {lin:.1f} % and the RBF SVM at {rbf:.1f} %: a line cannot separate "
+                 "the "
+                 f"disc from the ring, a non-linear map can ({rbf - lin:+.1f} points for the kernel)")
+    text += "."
+    epochs = [int(r.metrics["epochs"]) for r in circle_r.values() if "epochs" in r.metrics]
+    if smoke and epochs:
+        text += (f" At smoke scale the network is trained {max(epochs)} epoch(s), so its accuracies say "
+                 "nothing "
+                 f"yet; the SVMs see the same Circle set at every scale.")
+    return text
+
+
+def _mnist_paragraph(summary: ChapterPart, mnist_r: dict[str, VariantResult]) -> str:
+    """The hidden layer, the zero initialisation and the TME network on MNIST."""
+    parts = []
+    lr, mlp, zero = (_acc(mnist_r, n) for n in ("logreg_manual", "mlp_manual", "mlp_zero_init"))
+    if lr is not None and mlp is not None:
+        parts.append(f"the hidden layer takes the hand-written logistic regression from {lr:.2f} % to "
+                     f"{mlp:.2f} % ({mlp - lr:+.2f} points)")
+    if zero is not None and lr is not None:
+        units = mnist_r["mlp_zero_init"].metrics.get("distinct_hidden_units")
+        claim = next((t.rows[0].verdict for p in summary.experiments if p.name == "mnist" for t in p.tables
+                      if t.title == ZERO_INIT_TITLE), None)
+        agree = {"holds": "we agree",
+                 "does not hold": "we do not: one hidden feature is less than one linear score per class"}
+        parts.append(f"the same perceptron initialised at zero keeps {int(units)} distinct hidden unit(s) "
+                     "and "
+                     f"tests at {zero:.2f} % ({zero - lr:+.2f} points from the logistic regression): the "
+                     "seed "
+                     f"finds it equal to the logistic regression, and "
+                     + agree.get(claim, "that is not judged at smoke scale"))
+    if (opt := _acc(mnist_r, "mlp_optim")) is not None:
+        parts.append(f"the TME's tanh network with torch.nn and torch.optim tests at {opt:.2f} %")
+    return "On MNIST (ten classes, chance is 10 %), " + "; ".join(parts) + "."
+
+
+def _fitting_paragraph(exps: list[dict[str, VariantResult]], smoke: bool) -> str | None:
+    """Over- or under-fitting: not judged on short runs; otherwise the largest train − test gap."""
+    trained = [r for exp in exps for r in exp.values() if r.history is not None]
+    if not trained:
+        return None
+    if not all(enough_epochs(r.history, smoke) for r in trained):
+        return (f"Over- or under-fitting: {NOT_ENOUGH_EPOCHS} for the networks trained fewer than 5 epochs"
+                + (" and for every network at smoke scale, where the data are tiny synthetic fixtures "
+                   "(Circle "
+                   "excepted) and every trained number is meaningless." if smoke else "."))
+    gaps = {r.name: r.metrics["train_acc"] - r.metrics["test_acc"]
+            for r in trained if "train_acc" in r.metrics}
+    name = max(gaps, key=gaps.get)
+    return (f"The largest train − test accuracy gap is {gaps[name]:+.2f} points ({name}): "
+            + ("no network learns its training set by heart." if gaps[name] < LARGE_GAP else
+               "that network fits its training set better than it generalises."))
+
+
+LARGE_GAP = 2.0  # train − test accuracy points above which a network is said to fit its training set by heart
+
+
+def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) -> None:
+    """The chapter's discussion and conclusion, from the numbers: what the hand-written network, the
+    hidden layer and the initialisation change, and where we agree with the seeds."""
+    smoke = summary.scale == "smoke"
+    circle_r, svm_r, mnist_r = (results.get(e, {}) for e in ("circle", "svm", "mnist"))
+    paragraphs, conclusion, worst = [], [], None
+    if smoke:
+        paragraphs.append("At smoke scale every network is trained for a few epochs on tiny synthetic "
+                          "data: its accuracies and losses below are meaningless and are not compared with "
+                          "the seeds. The Circle set and the SVMs are the same as at full scale, and the "
+                          "derivation checks do not depend on the scale.")
+    manual = next((r for r in circle_r.values() if r.variant.params.get("method") == "manual"), None)
+    if manual is not None:
+        activation = manual.variant.params.get("activation", "tanh")
+        rows = questions.gradient_check(questions.sizes_of(manual), activation)
+        worst = max(max(r["autograd"], r["finite"]) for r in rows)
+    if circle_r:
+        paragraphs.append(_circle_paragraph(circle_r, svm_r, worst, smoke))
+    if mnist_r:
+        paragraphs.append(_mnist_paragraph(summary, mnist_r))
+    if not smoke and (comparisons := [c for p in summary.experiments if (c := seed_comparison(p))]):
+        paragraphs.append("Against the seeds' numbers (test accuracy, %) — " + "; ".join(comparisons)
+                          + ". The seed re-ran each Circle form from its own random start, so its four "
+                          "numbers differ by what the initialisation alone gives; ours share one start, so "
+                          "they can only all match or all miss a number that the seed's own runs scatter"
+                          " around.")
+    if fitting := _fitting_paragraph([circle_r, mnist_r], smoke):
+        paragraphs.append(fitting)
+    if worst is not None:
+        conclusion.append(f"Backpropagation written by hand gives autograd's gradients (largest difference "
+                          f"{worst:.1e}); autograd, torch.nn and torch.optim only automate the same "
+                          "computation.")
+    if {"linear", "rbf"} <= svm_r.keys():
+        conclusion.append(f"A non-linearity is what Circle needs: the linear SVM stays at "
+                          f"{_acc(svm_r, 'linear'):.1f} % where chance is 50 %, the RBF kernel reaches "
+                          f"{_acc(svm_r, 'rbf'):.1f} %.")
+    zero = mnist_r["mlp_zero_init"].metrics if "mlp_zero_init" in mnist_r else {}
+    if "distinct_hidden_units" in zero:
+        conclusion.append(f"Initialising every weight at zero leaves {int(zero['distinct_hidden_units'])} "
+                          f"distinct hidden unit(s): random initialisation is what lets the hidden units "
+                          "learn "
+                          f"different features.")
+    if smoke:
+        conclusion.append("These results are at smoke scale: the trained accuracies are not meaningful, the "
+                          "derivation checks and the SVMs are.")
+    summary.discussion += paragraphs
+    summary.conclusion += conclusion[:4]

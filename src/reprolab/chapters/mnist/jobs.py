@@ -40,7 +40,10 @@ def untangle(job: Job) -> dict:
                      perplexity=min(30.0, (n - 1) / 3)).fit_transform(features),
     }
     metrics = {"id": variant.id, "representation": p["representation"], "n_points": n,
-               "dimensions": int(features.shape[1]), "neighbours": int(p["neighbours"])}
+               "dimensions": int(features.shape[1]), "neighbours": int(p["neighbours"]),
+               "n_classes": int(len(np.unique(labels))),
+               # the neighbourhood hit of labels drawn at random with the classes' frequencies
+               "nh_chance": float((np.bincount(labels) / len(labels)) @ (np.bincount(labels) / len(labels)))}
     for method, points in embeddings.items():
         hit = neighbourhood_hit(points, labels, int(p["neighbours"]))
         metrics[f"nh_{method}"] = hit

@@ -546,9 +546,10 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         conclusion.append(f"15-Scene, linear SVM on relu7: VGG16 {v['test_acc']:.1f} %, AlexNet "
                           f"{a['test_acc']:.1f} %.")
     if (c := scene.get("vgg16_svm_csweep")) and (claim := sweep_claim(c.metrics["c_sweep"])):
-        paragraphs.append(f"The sweep over C: {claim.ours}; "
-                          + ("past C = 1 the margin's cost hardly matters, as the seed found." if claim.holds
-                             else "the accuracy still moves past C = 1, unlike the seed's curve."))
+        judged = (" Past C = 1 the margin's cost hardly matters, as the seed found." if claim.holds
+                  else " The accuracy still moves past C = 1, unlike the seed's curve.")
+        judged = "" if smoke else judged
+        paragraphs.append(f"The sweep over C: {claim.ours}.{judged}")
     if {"resnet50_linear", "resnet50_finetune"} <= voc.keys():
         lin, fine = (voc[n].metrics for n in ("resnet50_linear", "resnet50_finetune"))
         negatives = 100 * (1 - lin["test_positives"] / (lin["n_test"] * lin["n_labels"]))

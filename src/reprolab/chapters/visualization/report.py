@@ -672,7 +672,7 @@ def cam_questions(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
                                             " Unlike the seed's conclusion.")
             part.questions.append(Question(
                 "Q5) Pour conclure [...]", f"{EX3}, Q5 (the seed's answer)",
-                f"{holds[0].ours}.{verdict} ImageNet's training photos vary in contrast and exposure far "
+                f"{holds[0].ours[0].upper()}{holds[0].ours[1:]}.{verdict} ImageNet's training photos vary in contrast and exposure far "
                 "more than in geometry, and training with colour jitter makes the network invariant to it; "
                 "nothing "
                 f"in training bends images elastically.{note}"))

@@ -75,8 +75,7 @@ def photos_text(m: dict, full: bool = False) -> str:
         sources = (", ".join(p["photo"] for p in m["photo_sources"])
                    + " (their sources and licences are in the saliency experiment's method)")
     return (f"Photos {sources}. Each is resized to {m['image_size']} × {m['image_size']} (bilinear, both "
-            "sides, no "
-            f"crop), scaled to [0, 1] and normalised with ImageNet's mean and standard deviation.")
+            f"sides, no crop), scaled to [0, 1] and normalised with ImageNet's mean and standard deviation.")
 
 
 def classes_text(rows: list[dict]) -> str:
@@ -101,8 +100,7 @@ def saliency(part: ExperimentPart, results: dict[str, VariantResult], ctx: Conte
         "A saliency map (Simonyan et al., 2014) shows how much each pixel moves the raw score s_y of a "
         "class (the logit, before the softmax): the gradient of s_y with respect to the input, in absolute "
         "value, and for each pixel the largest of its three colour channels. One backward pass per image; "
-        "the "
-        "network's weights are not changed.",
+        "the network's weights are not changed.",
         "Networks: " + "; ".join(f"{name}: {network_text(r.metrics)}" for name, r in results.items()) + ". "
         + photos_text(first, full=True) + f" The class of each photo: {classes_text(first['photos'])}.",
         "To compare maps we measure how concentrated they are: the share of a map's total held by its "
@@ -160,13 +158,11 @@ def saliency_q1(results: dict[str, VariantResult], ctx: Context) -> Question:
               + ", ".join(f"{right[name]} photos ({network(r.metrics)})" for name, r in results.items())
               + "; where it is, the bright pixels are the evidence the network uses for that class. The map "
                 "says where the score is sensitive, not why: it is a first-order (linear) view of the "
-                "network "
-                "around this image.")
+                "network around this image.")
     dead = sum(r.metrics["n_zero_gradient"] for r in results.values())
     if dead:
         answer += (f" {dead} map(s) are all zero: the class's score is a ReLU output at zero for that image, "
-                   "so no "
-                   f"pixel moves it (left out of the averages).")
+                   f"so no pixel moves it (left out of the averages).")
     if not first["pretrained"]:
         answer += " " + RANDOM
     return Question("Montrer et interpréter les résultats obtenus.", f"{TP8}, partie 1, Q. 1", answer)
@@ -195,7 +191,6 @@ def saliency_q3(results: dict[str, VariantResult], ctx: Context) -> Question:
               f"here the bounding box of the {fraction:g} % most salient pixels covers on average "
               f"{_shares(results, 'box_share')} of the image. It can also check a dataset (a classifier "
               "looking at a watermark or the background instead of the object) and, as the next part shows, "
-              ""
               f"the same gradient builds adversarial examples.")
     return Question("Cette technique pourrait-elle servir à autre chose qu'à interpréter le réseau ?",
                     f"{TP8}, partie 1, Q. 3", answer + (NOTE if ctx.smoke else ""))
@@ -219,8 +214,7 @@ def saliency_q4(results: dict[str, VariantResult], ctx: Context) -> Question | N
                   f"SqueezeNet {100 * sq_mean:.1f} % on average; VGG16's larger on {more} of {len(pairs)} "
                   f"photos", vgg_mean > sq_mean + CLEARER)
     answer = (f"Same photos, same classes, VGG16 ({weights_text(vgg)} weights) instead of SqueezeNet. We "
-              "read "
-              f"the seed's «plus clair» as more concentrated: {claim.ours}.")
+              f"read the seed's «plus clair» as more concentrated: {claim.ours}.")
     if not ctx.smoke:
         answer += (" The seed's impression holds." if claim.holds else
                    " By this measure VGG16's maps are not more concentrated than SqueezeNet's.")
@@ -287,14 +281,13 @@ def fooling_questions(part: ExperimentPart, results: dict[str, VariantResult], c
                      f"to {max(p['target_probability'] for p in done):.1f} %. The change is small: at most "
                      f"{max(p['linf_pixels'] for p in done):.1f} levels of 255 on any pixel and colour (L∞), "
                      f"{max(p['mean_abs_pixels'] for p in done):.2f} levels on average; magnified ten times, "
-                     "the "
-                     f"difference is a faint, structured texture spread over the whole image, not an object")
+                     "the difference is a faint, structured texture spread over the whole image, not an "
+                     "object")
         text += "."
         answer5 = (text + " The network's decision can be moved across a class boundary by a change far "
                           "smaller than the difference between two photos of the same object: the boundary "
                           "runs very close to each natural image, along directions that do not look like "
-                          "the target "
-                          "class at all.")
+                          "the target class at all.")
         if not m["pretrained"]:
             answer5 += " " + RANDOM
         survived = m["n_fooled_after_rounding"]
@@ -313,8 +306,7 @@ def fooling_questions(part: ExperimentPart, results: dict[str, VariantResult], c
                                                          r"\mathrm{lr}\,\frac{g}{\|g\|_2},\quad "
                                                          r"g = \frac{\partial s_t(x)}{\partial x}")]),
             Question("Quelles conséquences cela peut-il avoir pour l'utilisation de réseaux de convolution "
-                     "en "
-                     "pratique ?", f"{TP8}, partie 2, Q. 6", answer6 + (NOTE if ctx.smoke else "")),
+                     "en pratique ?", f"{TP8}, partie 2, Q. 6", answer6 + (NOTE if ctx.smoke else "")),
         ]
 
 
@@ -344,7 +336,6 @@ def class_visualization(part: ExperimentPart, results: dict[str, VariantResult],
         "steps until the class is the top-1 and until its probability reaches 90 %, and we measure how much "
         "the image stands out from the background: the share of its energy (squared distance of each pixel "
         f"to the mean image, summed over RGB) held by its {100 * m['energetic_fraction']:g} % most energetic "
-        ""
         f"pixels ({100 * m['energetic_fraction']:g} % when all pixels are alike).",
         "Networks: " + "; ".join(dict.fromkeys(network_text(r.metrics) for r in results.values())) + ". "
         + photos_text(m),
@@ -414,8 +405,7 @@ def class_viz_claims(results: dict[str, VariantResult]) -> list[Claim]:
                             f"{TP8}, partie 3, Q. 9", text, abs(rise) < CONVERGED))
     if fast := next(iter(runs_of(results, "lr10")), None):
         claims.append(Claim("A larger learning rate (10) converges faster («atteint le point de convergence "
-                            "plus "
-                            "vite»)", f"{TP8}, partie 3, Q. 9",
+                            "plus vite»)", f"{TP8}, partie 3, Q. 9",
                             f"steps to 90 %: lr 10 {steps(fast['steps_to_p90'], cap)}, lr 5 "
                             f"{steps(default['steps_to_p90'], cap)}; to top-1: "
                             f"{steps(fast['steps_to_top1'], cap)} "
@@ -423,17 +413,14 @@ def class_viz_claims(results: dict[str, VariantResult]) -> list[Claim]:
                             sooner(fast["steps_to_p90"], default["steps_to_p90"])))
     if strong := next(iter(runs_of(results, "reg1e-2")), None):
         claims.append(Claim("A stronger regularisation (1e-2) separates object and background better («peut "
-                            "bien "
-                            "distinguer le fond et l'objet»)", f"{TP8}, partie 3, Q. 9",
+                            "bien distinguer le fond et l'objet»)", f"{TP8}, partie 3, Q. 9",
                             f"energy in the most energetic pixels: λ 1e-2 {100 * strong['energy_share']:.1f} "
-                            "%, "
-                            f"λ 1e-3 {100 * default['energy_share']:.1f} %",
+                            f"%, λ 1e-3 {100 * default['energy_share']:.1f} %",
                             strong["energy_share"] > default["energy_share"] + CLEARER))
     image = next((run for run in runs_of(results, "from_image") if run["start"] != "noise"), None)
     if image:
         claims.append(Claim("Starting from an ImageNet image converges faster («la vitesse de convergence "
-                            "est plus "
-                            "rapide»)", f"{TP8}, partie 3, Q. 10",
+                            "est plus rapide»)", f"{TP8}, partie 3, Q. 10",
                             f"steps to 90 %: from {image['start']} {steps(image['steps_to_p90'], cap)} "
                             f"(«{image['target_name']}»), from noise {steps(default['steps_to_p90'], cap)} "
                             f"(«{default['target_name']}»)", sooner(image["steps_to_p90"],
@@ -471,41 +458,35 @@ def class_viz_questions(part: ExperimentPart, results: dict[str, VariantResult],
                                        answer + note, equations=[objective]))
     if (nine := by_source.get("9")):
         table = claims_table(nine, ctx, "The seed's statements on the number of iterations, the learning "
-                                        "rate and "
-                                        "the regularisation")
+                                        "rate and the regularisation")
         words = "; ".join(f"{claim.statement.split(' («')[0]}: {claim.ours}"
                           + ("" if ctx.smoke else " (holds)" if claim.holds else " (does not hold)")
                           for claim in nine)
         answer = (f"One setting changed at a time, the other two as in the default run. {words}. The penalty "
                   "λ‖I‖² pulls every pixel back to the mean image, so only the pixels the score needs stay "
                   "away from it; the learning rate scales each step (the step is not normalised, unlike the "
-                  "fooling "
-                  f"images').")
+                  f"fooling images').")
         part.questions.append(Question("Essayer de varier le nombre d'itérations et le learning rate, le "
-                                       "poids de "
-                                       "la régularisation.", f"{TP8}, partie 3, Q. 9", answer + note,
+                                       "poids de la régularisation.", f"{TP8}, partie 3, Q. 9", answer + note,
                                        [table]))
     if (ten := by_source.get("10")):
         answer = ("Starting from a photo of the class, the image already scores high for it: the ascent only "
                   "strengthens the features the network finds, and the result stays readable as the photo, "
                   f"with the class's patterns drawn over it. {ten[0].ours}. Its interest: it shows which "
-                  "parts of a "
-                  f"real image the network would amplify, and it reaches a confident image in fewer steps.")
+                  "parts of a real image the network would amplify, and it reaches a confident image in "
+                  "fewer steps.")
         part.questions.append(Question(
             "Essayer d'utiliser une image d'ImageNet comme image source au lieu d'une image aléatoire "
-            "(paramètre "
-            "init_img). Vous pouvez utiliser pour classe cible la classe réelle. Commenter l'intérêt.",
-            f"{TP8}, partie 3, Q. 10", answer + note, [claims_table(ten, ctx, "The seed's statement on a "
-                                                                              "photo "
-                                                                                "as the start")]))
+            "(paramètre init_img). Vous pouvez utiliser pour classe cible la classe réelle. Commenter "
+            "l'intérêt.",
+            f"{TP8}, partie 3, Q. 10", answer + note,
+            [claims_table(ten, ctx, "The seed's statement on a photo as the start")]))
     if (eleven := by_source.get("11")) and "vgg16" in results:
         runs = results["vgg16"].metrics["runs"]
         words = "; ".join(f"from {start_text(run)}: «{run['target_name']}» {run['final_probability']:.1f} % "
-                          "after "
-                          f"{results['vgg16'].metrics['iterations']} steps" for run in runs)
+                          f"after {results['vgg16'].metrics['iterations']} steps" for run in runs)
         answer = (f"VGG16, same settings: {words}. {eleven[0].ours}. VGG16's 3 × 3 convolutions stacked 13 "
-                  "deep, "
-                  f"without SqueezeNet's 1 × 1 squeeze layers, give larger, smoother patterns.")
+                  f"deep, without SqueezeNet's 1 × 1 squeeze layers, give larger, smoother patterns.")
         part.questions.append(Question("Bonus : Essayer avec un autre réseau, par exemple VGG16.",
                                        f"{TP8}, partie 3, Q. 11", answer + note,
                                        [claims_table(eleven, ctx, "The seed's statement on VGG16")]))
@@ -528,8 +509,7 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
         "the maps weighted by the linear layer's weights of c, scaled to [0, 1], upsampled to the image "
         "(bilinear) and laid over it half and half with the jet colour map (TorchCAM's demo, which the seed "
         "used). Grad-CAM (Selvaraju et al., 2017) weights the maps by the spatial mean of ∂s_c/∂A_k and "
-        "keeps "
-        f"the positive part. " + photos_text(first) + f" Classes: {classes_text(first['photos'])}.",
+        f"keeps the positive part. " + photos_text(first) + f" Classes: {classes_text(first['photos'])}.",
     ]
     part.setup = Table(["variant", "network", "weights", "layer", "input", "changes"],
                        [Row([name, network(m), weights_text(m), m["layer"], f"3 × {size} × {size}",
@@ -551,8 +531,7 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
             if m.get("stages"):
                 part.figures.append(Figure(r.file("gradients.png"),
                                            f"{r.variant.id}: the vanilla gradient (coloured: signed, per "
-                                           "channel; "
-                                           f"grey: |·| summed over RGB) and LayerCAM at each stage"))
+                                           f"channel; grey: |·| summed over RGB) and LayerCAM at each stage"))
         else:
             tolerance = m["peak_tolerance_px"]
             columns = ["level", *(["RMS displacement (px)"] if m["transform"] == "elastic" else []),
@@ -569,11 +548,11 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
                              f"{m['cam_correlation']:.3f}"]))
             part.tables.append(Table(columns, rows,
                                      f"{name}: one row per level, over the {len(m['photos'])} photos (the "
-                                     "peak is "
-                                     f"kept within {tolerance:.1f} px; the CAM is of the photo's class)"))
+                                     f"peak is kept within {tolerance:.1f} px; the CAM is of the photo's "
+                                     "class)"))
             part.figures.append(Figure(r.file("cam.png"), f"{r.variant.id}: the CAM of the photo's class on "
-                                                          "each "
-                                                          f"changed copy (the network's top-1 above each)"))
+                                                          "each changed copy (the network's top-1 above "
+                                                          "each)"))
     observe_random(part, results)
 
 
@@ -584,12 +563,10 @@ def cam_claims(results: dict[str, VariantResult]) -> list[Claim]:
     if contrast:
         m = contrast.metrics
         claims.append(Claim("Under contrast changes the CAM is the same as the original's about 8 times in "
-                            "10 («8 "
-                            "fois sur 10 environ la même chose que pour l'image de base»)",
+                            "10 («8 fois sur 10 environ la même chose que pour l'image de base»)",
                             f"{EX3}, Q4 (Contraste)",
                             f"peak kept in {m['cam_peak_kept']:.0f} % of {len(m['copies'])} copies, mean "
-                            "correlation "
-                            f"{m['cam_correlation']:.2f}", 70 <= m["cam_peak_kept"] <= 90))
+                            f"correlation {m['cam_correlation']:.2f}", 70 <= m["cam_peak_kept"] <= 90))
     if distortion and contrast:
         d, c = distortion.metrics, contrast.metrics
         claims.append(Claim("Distortion hurts more than contrast («sensibles aux variations d'images "
@@ -597,8 +574,8 @@ def cam_claims(results: dict[str, VariantResult]) -> list[Claim]:
                             "distorsion [...] le contraste de l'image ne semble pas déranger plus que ça»)",
                             f"{EX3}, Q5",
                             f"top-1 kept: distortion {d['top1_kept']:.0f} %, contrast {c['top1_kept']:.0f} "
-                            "%; CAM "
-                            f"peak kept: {d['cam_peak_kept']:.0f} % against {c['cam_peak_kept']:.0f} %",
+                            f"%; CAM peak kept: {d['cam_peak_kept']:.0f} % against {c['cam_peak_kept']:.0f} "
+                            "%",
                             d["top1_kept"] < c["top1_kept"] and d["cam_peak_kept"] <= c["cam_peak_kept"]))
     if distortion:
         d = distortion.metrics
@@ -658,8 +635,7 @@ def cam_questions(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
     if robustness:
         words = "; ".join(f"{m['transform']} ({', '.join(level_text(m, v) for v in m['levels'])}): top-1 "
                           f"kept {m['top1_kept']:.0f} %, CAM peak kept {m['cam_peak_kept']:.0f} %, mean "
-                          "correlation "
-                          f"{m['cam_correlation']:.2f}" for m in robustness)
+                          f"correlation {m['cam_correlation']:.2f}" for m in robustness)
         part.questions.append(Question(
             "Q4) Distorsion: [...] Contraste:", f"{EX3}, Q4 (the seed's answer's headings)",
             f"Over {len(robustness[0]['photos'])} photos and every level: {words}. The tables give each "
@@ -668,14 +644,14 @@ def cam_questions(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
             f"and breaks the textures and shapes the filters respond to.{note}"))
         holds = [c for c in claims if "Q5" in c.source]
         if holds:
+            ours = holds[0].ours
             verdict = "" if ctx.smoke else (" As the seed concludes." if holds[0].holds else
                                             " Unlike the seed's conclusion.")
             part.questions.append(Question(
                 "Q5) Pour conclure [...]", f"{EX3}, Q5 (the seed's answer)",
-                f"{holds[0].ours[0].upper()}{holds[0].ours[1:]}.{verdict} ImageNet's training photos vary in contrast and exposure far "
-                "more than in geometry, and training with colour jitter makes the network invariant to it; "
-                "nothing "
-                f"in training bends images elastically.{note}"))
+                f"{ours[0].upper()}{ours[1:]}.{verdict} ImageNet's training photos vary in contrast and "
+                "exposure far more than in geometry, and training with colour jitter makes the network "
+                f"invariant to it; nothing in training bends images elastically.{note}"))
 
 
 EXPERIMENTS = {"saliency": saliency_questions, "adversarial": fooling_questions,
@@ -692,8 +668,7 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
     if smoke:
         paragraphs.append("This run is at smoke scale: randomly initialised networks, small images, a few "
                           "steps. The maps and numbers only show that every step runs; they say nothing "
-                          "about what "
-                          "trained networks look at.")
+                          "about what trained networks look at.")
     if sal := results.get("saliency"):
         paragraphs.append("Saliency maps: " + "; ".join(
             f"{network(r.metrics)}'s {100 * r.metrics['salient_fraction']:g} % most salient pixels hold "
@@ -704,8 +679,7 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         for r in adv.values():
             m = r.metrics
             text = (f"Fooling images: {m['n_fooled']} of {m['n_photos']} photos become «{m['target_name']}» "
-                    "within "
-                    f"{m['max_iterations']} steps")
+                    f"within {m['max_iterations']} steps")
             if m["n_fooled"]:
                 text += (", changing no pixel by more than "
                          f"{max(p['linf_pixels'] for p in m['photos'] if p['fooled']):.1f}"
@@ -718,8 +692,7 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         if claims and not smoke:
             held = [c for c in claims if c.holds]
             paragraphs.append(f"Class visualisation: {len(held)} of {len(claims)} of the seed's statements "
-                              "hold by "
-                              f"our measures (" + "; ".join(f"{c.statement.split(' («')[0]}: "
+                              f"hold by our measures (" + "; ".join(f"{c.statement.split(' («')[0]}: "
                                                             f"{'holds' if c.holds else 'does not hold'}"
                                                             for c in claims) + ").")
             conclusion.append(f"Class visualisation: {len(held)} of {len(claims)} of the seed's statements "
@@ -735,8 +708,7 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         if found:
             paragraphs.append("Robustness: " + "; ".join(
                 f"under {m['transform']} the top-1 class survives in {m['top1_kept']:.0f} % of the copies "
-                "and the "
-                f"CAM's peak in {m['cam_peak_kept']:.0f} %" for m in found)
+                f"and the CAM's peak in {m['cam_peak_kept']:.0f} %" for m in found)
                               + (" (the seed: about 80 % for contrast)." if "contrast" in cams else "."))
             conclusion.append("CAM peak kept: " + ", ".join(f"{m['transform']} {m['cam_peak_kept']:.0f} %"
                                                             for m in found) + ".")

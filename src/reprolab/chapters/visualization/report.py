@@ -119,8 +119,7 @@ def saliency(part: ExperimentPart, results: dict[str, VariantResult], ctx: Conte
                              share(p["top_share"]), share(p["box_share"]), share(p["rgb_max_share"]),
                              share(p["negative_share"])]))
         part.figures.append(Figure(r.file("saliency.png"), f"{r.variant.id}: the photos with their class "
-                                                           "(top) "
-                                                            f"and the saliency maps (bottom, hot colours)"))
+                                                           "(top), the saliency maps (bottom, hot colours)"))
     fraction = f"{100 * first['salient_fraction']:g}"
     part.tables.append(Table(
         ["variant", "photo", "class", "network's top-1 (%)", "class probability (%)",
@@ -132,9 +131,8 @@ def saliency(part: ExperimentPart, results: dict[str, VariantResult], ctx: Conte
 
 def saliency_questions(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -> None:
     """TP 8, questions 1 to 4."""
-    part.questions += [q for q in (saliency_q1(results, ctx), saliency_q2(results, ctx), saliency_q3(results,
-                                                                                                     ctx),
-                                   saliency_q4(results, ctx)) if q]
+    asked = (saliency_q1, saliency_q2, saliency_q3, saliency_q4)
+    part.questions += [q for q in (ask(results, ctx) for ask in asked) if q]
     if part.questions:
         part.questions[0].equations.append(equation(
             ctx, "saliency", r"M_{ij} = \max_{c \in \{R,G,B\}} \left|\frac{\partial s_y(x)}{\partial "
@@ -244,8 +242,8 @@ def fooling(part: ExperimentPart, results: dict[str, VariantResult], ctx: Contex
             "rounded to whole levels in 0-255, as an image file would store it, and classified again.",
         ]
         part.setup = Table(["variant", "network", "weights", "input", "target", "lr", "max. steps"],
-                           [Row([name, network(m), weights_text(m), f"3 × {m['image_size']} × "
-                                                                    f"{m['image_size']}",
+                           [Row([name, network(m), weights_text(m),
+                                 f"3 × {m['image_size']} × {m['image_size']}",
                                  f"{m['target']} «{m['target_name']}»", f"{m['lr']:g}",
                                  str(m["max_iterations"])])])
         rows = [Row([p["photo"], f"«{p['top1_name']}» {p['top1_probability']:.1f}",
@@ -256,8 +254,8 @@ def fooling(part: ExperimentPart, results: dict[str, VariantResult], ctx: Contex
                      "yes" if p["fooled_after_rounding"] else "no"]) for p in m["photos"]]
         part.tables.append(Table(["photo", "top-1 before (%)", "target before (%)", "steps", "fooled",
                                   "top-1 after / target (%)", "L2 (input space)", "L2 (pixel levels)",
-                                  "L∞ (pixel levels)", "mean |Δ| (pixel levels)", "fooled after 8-bit "
-                                                                                  "rounding"],
+                                  "L∞ (pixel levels)", "mean |Δ| (pixel levels)",
+                                  "fooled after 8-bit rounding"],
                                  rows, f"{name}: the fooling images, class {m['target']} "
                                        f"«{m['target_name']}»"))
         part.figures.append(Figure(r.file("fooling.png"),
@@ -284,10 +282,14 @@ def fooling_questions(part: ExperimentPart, results: dict[str, VariantResult], c
                      "the difference is a faint, structured texture spread over the whole image, not an "
                      "object")
         text += "."
-        answer5 = (text + " The network's decision can be moved across a class boundary by a change far "
-                          "smaller than the difference between two photos of the same object: the boundary "
-                          "runs very close to each natural image, along directions that do not look like "
-                          "the target class at all.")
+        if done:
+            text += (" The network's decision is moved across a class boundary by a change far smaller than "
+                     "the difference between two photos of the same object: the boundary runs very close to "
+                     "each natural image, along directions that do not look like the target class at all.")
+        if len(done) < n:
+            text += (f" {n - len(done)} photo(s) did not reach the target within the {m['max_iterations']} "
+                     f"steps of lr {m['lr']:g}: a longer or larger ascent would be needed.")
+        answer5 = text
         if not m["pretrained"]:
             answer5 += " " + RANDOM
         survived = m["n_fooled_after_rounding"]
@@ -519,8 +521,8 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
     for name, r in results.items():
         m = r.metrics
         if not m.get("transform"):
-            part.figures.append(Figure(r.file("cam.png"), f"{r.variant.id}: CAM and Grad-CAM of each photo's "
-                                                          f"class"))
+            part.figures.append(Figure(r.file("cam.png"),
+                                       f"{r.variant.id}: CAM and Grad-CAM of each photo's class"))
             part.tables.append(Table(
                 ["photo", "class", "its probability (%)", "network's top-1 (%)", "CAM peak (row, column, px)",
                  "|Grad-CAM · h·w − ReLU(CAM)|, relative"],
@@ -535,8 +537,8 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
         else:
             tolerance = m["peak_tolerance_px"]
             columns = ["level", *(["RMS displacement (px)"] if m["transform"] == "elastic" else []),
-                       "top-1 kept", "CAM peak kept", "mean peak shift (px)", "CAM correlation with the "
-                                                                              "original"]
+                       "top-1 kept", "CAM peak kept", "mean peak shift (px)",
+                       "CAM correlation with the original"]
             rows = [Row([level_text(m, lv["level"]),
                          *([f"{lv['displacement_rms_px']:.1f}"] if m["transform"] == "elastic" else []),
                          f"{lv['top1_kept']} of {lv['n']}", f"{lv['peak_kept']} of {lv['n']}",
@@ -551,8 +553,7 @@ def cam(part: ExperimentPart, results: dict[str, VariantResult], ctx: Context) -
                                      f"peak is kept within {tolerance:.1f} px; the CAM is of the photo's "
                                      "class)"))
             part.figures.append(Figure(r.file("cam.png"), f"{r.variant.id}: the CAM of the photo's class on "
-                                                          "each changed copy (the network's top-1 above "
-                                                          "each)"))
+                                                          "each changed copy (the network's top-1 above)"))
     observe_random(part, results)
 
 
@@ -672,9 +673,8 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
     if sal := results.get("saliency"):
         paragraphs.append("Saliency maps: " + "; ".join(
             f"{network(r.metrics)}'s {100 * r.metrics['salient_fraction']:g} % most salient pixels hold "
-            f"{100 * r.metrics['top_share']:.1f} % of its map" for r in sal.values())
-                          + ". A map is a gradient: it says where the score is sensitive, one pixel at a "
-                            "time.")
+            f"{share(r.metrics['top_share'])} % of its map" for r in sal.values())
+                          + ". A map is a gradient: where the score is sensitive, one pixel at a time.")
     if adv := results.get("adversarial"):
         for r in adv.values():
             m = r.metrics
@@ -691,10 +691,10 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         claims = class_viz_claims(viz)
         if claims and not smoke:
             held = [c for c in claims if c.holds]
+            verdicts = "; ".join(f"{c.statement.split(' («')[0]}: {'holds' if c.holds else 'does not hold'}"
+                                 for c in claims)
             paragraphs.append(f"Class visualisation: {len(held)} of {len(claims)} of the seed's statements "
-                              f"hold by our measures (" + "; ".join(f"{c.statement.split(' («')[0]}: "
-                                                            f"{'holds' if c.holds else 'does not hold'}"
-                                                            for c in claims) + ").")
+                              f"hold by our measures ({verdicts}).")
             conclusion.append(f"Class visualisation: {len(held)} of {len(claims)} of the seed's statements "
                               "hold.")
     if cams := results.get("cam"):

@@ -217,15 +217,13 @@ def class_visualization(job: Job) -> dict:
     for k, start in enumerate(p["starts"]):
         generator = torch.Generator().manual_seed(seed * 1000 + k)
         if start == "noise":
-            image, target, target_from = torch.randn((1, 3, s.size, s.size),
-                                                     generator=generator), int(p["target"]), \
-                "config"
+            image = torch.randn((1, 3, s.size, s.size), generator=generator)
+            target, target_from = int(p["target"]), "config"
         else:
             names = [photo.name for photo in s.photos]
             if start not in names:
                 raise ConfigError(f"{job.variant.id}: starts: {start!r} is neither `noise` nor one of the "
-                                  "photos "
-                                  f"({', '.join(names)})")
+                                  f"photos ({', '.join(names)})")
             i = names.index(start)
             image, (target, target_from) = s.x[i:i + 1].cpu(), own[start]
         result = methods.class_visualization(
@@ -255,8 +253,7 @@ def class_visualization(job: Job) -> dict:
                       "snapshots": {t: rgb(im) for t, im in snapshots.items()}})
     plots.class_visualization(drawn, job.outputs["class_viz"],
                               f"{s.origin['backbone']}: class visualisation, lr {p['lr']:g}, "
-                              f"{p['iterations']} "
-                              f"iterations, regularisation {p['reg']:g}{smoke_note(s)}")
+                              f"{p['iterations']} iterations, regularisation {p['reg']:g}{smoke_note(s)}")
     return finish(job, s, {**common(job, s), "lr": float(p["lr"]), "iterations": int(p["iterations"]),
                            "reg": float(p["reg"]), "jitter": round(s.pixels(p["jitter"])),
                            "blur_every": int(p["blur_every"]), "blur_sigma": float(p["blur_sigma"]),

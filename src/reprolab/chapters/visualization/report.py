@@ -452,10 +452,10 @@ def class_viz_questions(part: ExperimentPart, results: dict[str, VariantResult],
                   f"«{run['target_name']}» from {run['start_score']:.2f} to {run['final_score']:.2f} and its "
                   f"probability from {run['start_probability']:.2f} to {run['final_probability']:.2f} %; the "
                   f"class is the top-1 after {steps(run['steps_to_top1'], m['iterations'])} steps. The image "
-                  "is what most excites the class's score under the penalty: repeated parts of the object "
-                  "(legs, hairy textures for a tarantula) at several places and sizes, not one realistic "
-                  "object; the jitter and the blur "
-                  f"keep high-frequency patterns, which the network would also accept, out of it.")
+                  "is what most excites the class's score under the penalty; for a trained network it is "
+                  "usually parts of the object (legs, hairy textures for a tarantula) repeated at several "
+                  "places and sizes, not one realistic object. The jitter and the blur keep out of it the "
+                  "high-frequency patterns that the network would also accept.")
         part.questions.append(Question("Montrer et interpréter les résultats.", f"{TP8}, partie 3, Q. 8",
                                        answer + note, equations=[objective]))
     if (nine := by_source.get("9")):

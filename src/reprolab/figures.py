@@ -1,18 +1,24 @@
-"""Figures of the report, drawn with matplotlib (Agg) and saved as PNG."""
+"""Figures of the report, drawn with matplotlib (Agg) and saved as PNG.
+
+pandas and scipy are imported where they are used, not with the module: many jobs import it to
+draw one figure, each in a fresh process.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.patches import Ellipse, Polygon  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
-from scipy.spatial import ConvexHull, QhullError  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from reprolab.atomic import atomic_write  # noqa: E402
 
@@ -78,6 +84,8 @@ def embedding(points: np.ndarray, labels: np.ndarray, path: Path, title: str) ->
 
     The points are larger when they are few (a smoke run's hundreds, a full run's thousands).
     """
+    from scipy.spatial import ConvexHull, QhullError
+
     size = float(np.clip(4000 / max(len(points), 1), 3, 16))
     fig, (ax_hull, ax_gmm) = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
     for ax, panel in ((ax_hull, "convex hulls"), (ax_gmm, "Gaussian ellipses (2 std)")):

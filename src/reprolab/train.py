@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -20,25 +19,13 @@ from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.engine.data import load_normalizer, normalizer_state
+from reprolab.engine.device import device_name  # noqa: F401  (re-exported: jobs import it from here)
 from reprolab.engine.runner import run_epochs
 from reprolab.engine.tasks import make_task
 from reprolab.errors import TrainingError
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
-
-
-def device_name(device: torch.device) -> str:
-    """Human-readable name of the device that ran a job."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "CPU"
 
 
 def load_data(params: dict, prepared_dir: Path) -> tuple[Split, Split, Split | None]:

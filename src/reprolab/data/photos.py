@@ -4,11 +4,14 @@ The default photos are real ones that ship inside packages the pipeline installs
 matplotlib's portrait of Grace Hopper (U.S. Navy, public domain) and scikit-learn's two sample
 photos (a Chinese temple and a flower, both CC BY 2.0, Flickr). A folder of the user's own photos
 (jpg or png) replaces them. The class names are torchvision's, from the weights' metadata: no
-file is downloaded.
+file is downloaded. Each bundled photo has the ImageNet class of what it shows (`BUNDLED_CLASSES`, our
+labels); `photo_classes` gives every photo its class: one from the config, else its own label, else the
+network's top-1 prediction.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ class Photo:
     name: str
     image: np.ndarray  # uint8 [H, W, 3]
     source: str  # where it comes from, and its licence
+    label: int | None = None  # the ImageNet class of what it shows, when known
 
 
 def _matplotlib_sample(name: str) -> np.ndarray:
@@ -35,9 +39,13 @@ def _matplotlib_sample(name: str) -> np.ndarray:
 
 
 def _sklearn_sample(name: str) -> np.ndarray:
-    from sklearn.datasets import load_sample_image
-
-    return np.asarray(load_sample_image(name), dtype=np.uint8)
+    """scikit-learn's sample image `name`, read from its installed file as `load_sample_image` does,
+    without importing scikit-learn (a second per job)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise DataError("scikit-learn is not installed: its sample photos are the default photos")
+    with Image.open(Path(spec.origin).parent / "datasets" / "images" / name) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 # name -> (loader, file, source and licence)
@@ -51,9 +59,15 @@ BUNDLED = {
 }
 
 
+# The ImageNet class of each bundled photo (our labels; ImageNet has no class for a dahlia: the nearest
+# flower class). Indices into `imagenet_categories()`.
+BUNDLED_CLASSES = {"grace_hopper": 652, "china": 698, "flower": 985}  # military uniform, palace, daisy
+
+
 def bundled_photos() -> list[Photo]:
     """The default photos, from matplotlib's and scikit-learn's installed data."""
-    return [Photo(name, load(file), source) for name, (load, file, source) in BUNDLED.items()]
+    return [Photo(name, load(file), source, BUNDLED_CLASSES.get(name))
+            for name, (load, file, source) in BUNDLED.items()]
 
 
 def folder_photos(folder: Path) -> list[Photo]:
@@ -85,3 +99,21 @@ def imagenet_categories() -> list[str]:
     import torchvision
 
     return list(torchvision.models.VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def photo_classes(photos: list[Photo], classes: int | dict | None, top1: list[int]) -> list[tuple[int, str]]:
+    """Each photo's ImageNet class and where it comes from: `classes` from the config (one id for every
+    photo, or `{photo name: id}`), else the photo's own label, else the network's top-1 prediction."""
+    chosen = []
+    for photo, predicted in zip(photos, top1, strict=True):
+        given = classes.get(photo.name) if isinstance(classes, dict) else classes
+        if given is not None:
+            if not 0 <= int(given) < 1000:
+                raise ConfigError(f"classes: {given} for photo {photo.name!r} is not an ImageNet class "
+                                  f"(0-999)")
+            chosen.append((int(given), "config"))
+        elif photo.label is not None:
+            chosen.append((photo.label, "photo's label"))
+        else:
+            chosen.append((int(predicted), "network's top-1"))
+    return chosen

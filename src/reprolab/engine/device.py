@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import platform
+from pathlib import Path
 
 import torch
 
@@ -36,3 +38,16 @@ def layout(x: Inputs, device: torch.device) -> Inputs:
     if device.type == "cuda" and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+def device_name(device: torch.device) -> str:
+    """Human-readable name of the device that ran a job."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"

@@ -73,6 +73,7 @@ def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | No
     if not scored:
         return None
     with_chance = ctx.primary.endswith("_acc") and any(chance(r.metrics) for r in scored)
+    with_train = ctx.primary.startswith("test_")  # its train counterpart beside it
     train_metric = ctx.primary.replace("test_", "train_", 1)
     rows = []
     for r in scored:
@@ -80,8 +81,7 @@ def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | No
         value, std = r.metrics[ctx.primary], r.metrics.get(f"{ctx.primary}_std")
         status, diff = verdict(value, reference, ctx.tolerance, ctx.smoke, ctx.direction)
         level = chance(r.metrics) if with_chance else None
-        train = fmt(r.metrics.get(train_metric)) if train_metric != ctx.primary else "—"
-        cells = [r.name, fmt(value, std), train]
+        cells = [r.name, fmt(value, std)] + ([fmt(r.metrics.get(train_metric))] if with_train else [])
         cells += [fmt(level, digits=1)] if with_chance else []
         cells += [reference.text() if reference else "—", reference.source_text() if reference else "—",
                   "—" if diff is None else f"{diff:+.2f}", status]
@@ -90,7 +90,8 @@ def results_table(results: dict[str, VariantResult], ctx: Context) -> Table | No
                   "verdict": status}
         rows.append(Row(cells, status, record))
     label = ctx.primary.replace("_acc", " acc. (%)").replace("_", " ")
-    columns = ["variant", label, label.replace("test", "train", 1)] + (["chance (%)"] if with_chance else [])
+    columns = ["variant", label] + ([label.replace("test", "train", 1)] if with_train else [])
+    columns += ["chance (%)"] if with_chance else []
     return Table(columns + ["seed's reference", "source", "difference", "verdict"], rows)
 
 

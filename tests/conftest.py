@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,24 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def snakemake(*args: str, cwd: Path, env: dict | None = None,
-              check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake (this interpreter's) in `cwd`, with the copy's own `src/` first on the path."""
+NO_SLURM_BIN = Path(tempfile.mkdtemp(prefix="no-slurm-"))
+(NO_SLURM_BIN / "scontrol").write_text("#!/bin/sh\nexit 1\n")
+(NO_SLURM_BIN / "scontrol").chmod(0o755)
+
+
+def without_slurm(env: dict) -> dict:
+    """`env` with a `scontrol` that fails at once first on the PATH. The Slurm executor plugin, once
+    installed, asks `scontrol show config` at every Snakemake start; where the Slurm client is
+    installed and no controller answers (CI), that waits 9 s. Local runs do not need the answer."""
+    return {**env, "PATH": f"{NO_SLURM_BIN}{os.pathsep}{env.get('PATH', os.environ['PATH'])}"}
+
+
+def snakemake(*args: str, cwd: Path, env: dict | None = None, check: bool = True,
+              slurm: bool = False) -> subprocess.CompletedProcess:
+    """Run Snakemake (this interpreter's) in `cwd`, with the copy's own `src/` first on the path;
+    without a Slurm client (`without_slurm`) but for the tests of the Slurm profile (`slurm`)."""
     full_env = {**os.environ, "PYTHONPATH": str(Path(cwd) / "src"), **(env or {})}
+    full_env = full_env if slurm else without_slurm(full_env)
     result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=full_env,
                             capture_output=True, text=True)
     if check and result.returncode != 0:

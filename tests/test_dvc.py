@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_repo, snakemake
+from conftest import REPO, copy_repo, snakemake, without_slurm
 
 from reprolab import dvcfile
 from reprolab.registry import variants
@@ -90,8 +90,8 @@ def test_update_rewrites_stale_sections(tmp_path):
 
 def dvc(*args: str, cwd: Path) -> str:
     """Run `dvc` in `cwd` with the smoke preset, this interpreter's Snakemake and the clone's code."""
-    env = {**os.environ, "REPROLAB_PRESET": "smoke", "PYTHONPATH": str(cwd / "src"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = without_slurm({**os.environ, "REPROLAB_PRESET": "smoke", "PYTHONPATH": str(cwd / "src"),
+                         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
     result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env,
                             capture_output=True, text=True)
     output = result.stdout + result.stderr

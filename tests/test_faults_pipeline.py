@@ -43,7 +43,7 @@ from reprolab.report.parts import (
     VariantResult,
 )
 from reprolab.report.render import render_html, report_context
-from tests.conftest import REPO, copy_repo, snakemake
+from tests.conftest import REPO, copy_repo, snakemake, without_slurm
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 MLP = "chapters.mnist.experiments.keras_style.variants.mlp"
@@ -56,14 +56,9 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def no_slurm(tmp_path_factory) -> dict:
-    """Environment for Snakemake without a Slurm client: the Slurm executor plugin asks
-    `scontrol show config` at start-up, which waits 9 s for a controller where the client is
-    installed (CI) and none answers. A `scontrol` that fails at once makes it move on."""
-    bin_dir = tmp_path_factory.mktemp("bin")
-    (bin_dir / "scontrol").write_text("#!/bin/sh\nexit 1\n")
-    (bin_dir / "scontrol").chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "REPROLAB_PRESET": ""}
+def no_slurm() -> dict:
+    """Environment for Snakemake without a Slurm client (`conftest.without_slurm`) nor preset."""
+    return without_slurm({"REPROLAB_PRESET": ""})
 
 
 # -- fault 5: bad configuration --------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
     """At full scale (device auto), each training job requests `--gpus=1`; other jobs none."""
     plugin = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
     work = copy_repo(tmp_path / "repo")
-    run = snakemake("-n", "--forceall", "--profile", "profiles/slurm", "report", cwd=work)
+    run = snakemake("-n", "--forceall", "--profile", "profiles/slurm", "report", cwd=work, slurm=True)
     job = r"^rule (\w+):\n(?:    .*\n)*?(?:    wildcards: (.*)\n)?    resources: (.*)$"
     jobs = re.findall(job, run.stdout, re.M)
     config = yaml.safe_load((work / "config.yaml").read_text())
@@ -71,7 +71,7 @@ def test_smoke_dag_through_the_slurm_profile(tmp_path):
     with slurm_cluster.cluster(tmp_path / "slurm"):
         run = snakemake("--profile", "profiles/slurm", "report", "--slurm-status-command", "squeue",
                         "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs",
-                        cwd=work, env={"REPROLAB_PRESET": "smoke"})
+                        cwd=work, env={"REPROLAB_PRESET": "smoke"}, slurm=True)
         jobs = slurm_jobs()
     output = run.stdout + run.stderr
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))

@@ -43,14 +43,15 @@ class Job:
 
 def prepared_data(variant: Variant, config: dict) -> dict[str, Any]:
     """The usual inputs: the prepared folder of the variant's dataset (its splits and more), the
-    features it reads (`features: {backbone, layer}`) and the assets it names (`assets: [...]`)."""
+    features it reads (`features: {backbone, layer}`) and the assets it names (`assets: [...]`), by
+    their manifest (what the asset rules write last; `reprolab.data.assets.asset_file` reads it)."""
     root, p = config["data"]["root"], variant.params
     inputs: dict[str, Any] = {"prepared": paths.prepared_dir(root, p["dataset"])} if "dataset" in p else {}
     if wanted := p.get("features"):
         inputs["features"] = paths.features(wanted["backbone"], wanted["layer"],
                                             wanted.get("dataset", p.get("dataset")))
     if p.get("assets"):
-        inputs["assets"] = [paths.asset_dir(root, name) for name in p["assets"]]
+        inputs["assets"] = [paths.asset_manifest(root, name) for name in p["assets"]]
     return inputs
 
 

@@ -36,7 +36,8 @@ BASE = "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k/"
 IMAGES_ZIP, TEXT_ZIP = "Flickr8k_Dataset.zip", "Flickr8k_text.zip"
 IMAGES_FOLDER = "Flicker8k_Dataset"  # sic: the archive's spelling
 FILES: tuple[RemoteFile, ...] = (
-    RemoteFile(IMAGES_ZIP, (BASE + IMAGES_ZIP,), md5="f18a1e2920de5bd84dae7cf08ec78978", folder=IMAGES_FOLDER),
+    RemoteFile(IMAGES_ZIP, (BASE + IMAGES_ZIP,), md5="f18a1e2920de5bd84dae7cf08ec78978",
+               folder=IMAGES_FOLDER),
     RemoteFile(TEXT_ZIP, (BASE + TEXT_ZIP,), md5="bf6c1abcb8e4a833b7f922104de18627"),
 )
 TOKEN_FILE = "Flickr8k.token.txt"
@@ -123,8 +124,8 @@ def prepare(raw_dir: Path, size: int = SIZE) -> dict[str, dict]:
         if not fixture and len(names) != SPLIT_SIZES[split]:
             raise DataError(f"{SPLIT_FILES[split]} lists {len(names)} images, Flickr8k's {split} split has "
                             f"{SPLIT_SIZES[split]}: delete {raw_dir} and download it again")
-    prepared: dict[str, dict] = {"captions": {split: {"names": names, "captions": [captions[n] for n in names]}
-                                              for split, names in splits.items()}}
+    prepared: dict[str, dict] = {"captions": {
+        split: {"names": names, "captions": [captions[n] for n in names]} for split, names in splits.items()}}
     with photo_reader(raw_dir) as read:
         for split in IMAGE_SPLITS:
             names = splits[split]
@@ -152,7 +153,8 @@ SUBJECTS = ("dog", "cat", "horse", "bird", "man", "woman", "son", "daughter")
 PLACES = {"snow": (225, 230, 240), "sea": (30, 90, 160), "shore": (200, 180, 120), "rain": (110, 120, 130)}
 VERBS = ("runs", "plays", "sits", "jumps", "stands")
 TEMPLATES = ("A {colour} {subject} {verb} in the {place} .", "The {subject} is {colour} .",
-             "A {subject} {verb} near the {place} .", "Two {subject}s and a {colour} {subject2} in the {place} .",
+             "A {subject} {verb} near the {place} .",
+             "Two {subject}s and a {colour} {subject2} in the {place} .",
              "A {colour} {subject} with a {subject2} on the {place} .")
 SEED_TEST_IMAGE = ("452419961_6d42ab7000.jpg", "Three children in a black dog kennel .")  # seed 002, TP 5
 
@@ -196,7 +198,8 @@ def write_fixture(dest_dir: Path, n_train: int, n_test: int, rng: np.random.Gene
             photos[name] = fixture_photo(colour, place, rng)
             names.append(name)
         splits[split] = names
-    tokens.append(f"{splits['train'][0]}.1#0\tA caption of a photo that is not in the archive .")  # as the real file
+    # As the real token file: captions of a name that is no photo of the archive (and in no split)
+    tokens.append(f"{splits['train'][0]}.1#0\tA caption of a photo that is not in the archive .")
     images_zip, text_zip = dest_dir / IMAGES_ZIP, dest_dir / TEXT_ZIP
     with zipfile.ZipFile(images_zip, "w") as zf:
         for name, photo in photos.items():

@@ -19,6 +19,7 @@ import torch
 
 from reprolab.chapters.captioning import data as cap
 from reprolab.chapters.captioning.plots import captioned_photos, word_frequencies
+from reprolab.chapters.sequences.jobs import final_train_metrics
 from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
@@ -109,6 +110,7 @@ def show_and_tell(job: Job) -> dict:
         task = make_task("masked_sequence", model.to(device), cfg.optimizer, cfg.scheduler,
                          per_sequence=bool(p.get("per_sequence_loss", False)))
         result = run_epochs(task, train, cfg, out, device=device, test=test)
+        final = final_train_metrics(task, train, cfg, device)
         greedy = decode(model, images["test"].to(device), vocabulary.index(cap.START),
                         vocabulary.index(cap.END), int(p["decoding"]["max_words"]))
         hypotheses = [[vocabulary[i] for i in ids] for ids in greedy]
@@ -116,7 +118,7 @@ def show_and_tell(job: Job) -> dict:
         model = model.cpu()
         torch.save({"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
                     "vocabulary": vocabulary}, out / "model.pt")
-        metrics = {"id": variant.id, "seed": seed, **result.final, "params": count_parameters(model),
+        metrics = {"id": variant.id, "seed": seed, **result.final, **final, "params": count_parameters(model),
                    **{f"bleu{n}": s for n, s in enumerate(scores, 1)},
                    **{f"bleu{n}_course": s for n, s in enumerate(course, 1)},
                    "greedy_words_mean": float(np.mean([len(h) for h in hypotheses])),

@@ -36,7 +36,8 @@ def captioned_photos(photos: list[np.ndarray], texts: list[list[str]], path: Pat
     """Photos (uint8 [3, H, W]) side by side, each with its lines of text (captions) below it."""
     plt = figures.plt
     n = len(photos)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 5.4), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.02, wspace=0.06)
     for ax, photo, lines in zip(axes[0], photos, texts, strict=True):
         ax.imshow(np.asarray(photo).transpose(1, 2, 0))
         ax.set(xticks=[], yticks=[])

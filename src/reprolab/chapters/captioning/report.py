@@ -104,7 +104,9 @@ def show_and_tell(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
                                 "cumulative share"),
                          Figure(r.file("photos.png"), f"{r.variant.id}: test photos and their captions")]
         part.observations.append(
-            f"{name}: masked word accuracy {m['test_acc']:.2f} % on test, {m['train_acc']:.2f} % on train; "
+            f"{name}: masked word accuracy {m['test_acc']:.2f} % on test, "
+            f"{m.get('final_train_acc', m['train_acc']):.2f} % on train (the trained network on every "
+            f"training caption); "
             f"always predicting the most frequent word gives {m['majority_test_acc']:.2f} %. BLEU-1 to 4: "
             + " / ".join(f"{m[f'bleu{n}']:.3f}" for n in range(1, 5)) + f"; the greedy captions use "
             f"{m['greedy_words_mean']:.1f} words on average and {m['greedy_distinct']:,} of the "

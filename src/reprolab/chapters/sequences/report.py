@@ -98,8 +98,9 @@ def charrnn(part: ExperimentPart, results: dict[str, VariantResult], ctx: Contex
         m = r.metrics
         generated = _samples(r)
         part.observations.append(
-            f"{name}: test accuracy {m['test_acc']:.2f} %, train {m['train_acc']:.2f} % (chance "
-            f"{m['chance_acc']:.2f} %; always answering the most frequent character, «"
+            f"{name}: test accuracy {m['test_acc']:.2f} %, train "
+            f"{m.get('final_train_acc', m['train_acc']):.2f} % (the trained network on the whole training "
+            f"part; chance {m['chance_acc']:.2f} %; always answering the most frequent character, «"
             f"{_symbols_text(m['symbols'][m['majority_symbol']])}», gives {m['majority_test_acc']:.2f} % on "
             f"test); test perplexity {m['test_perplexity']:.2f} of {m['n_symbols']} symbols.")
         if generated["samples"]:
@@ -189,19 +190,22 @@ def network_question(r: VariantResult, ctx: Context) -> Question:
 
 def accuracy_question(r: VariantResult, ctx: Context) -> Question:
     m = r.metrics
-    reference = ctx.reference(r.name, "train_acc")
-    answer = (f"Ours: {m['train_acc']:.2f} % on train, {m['test_acc']:.2f} % on test"
-              + (f" (the seed: {reference.text()} % on train)" if reference else "")
+    reference = ctx.reference(r.name, "final_train_acc")
+    train = m.get("final_train_acc", m["train_acc"])
+    answer = (f"Ours: {train:.2f} % on the training part (the trained network evaluated on all of it, as the "
+              f"course's «PERFS TRAIN»; {m['train_acc']:.2f} % averaged over the last epoch's batches) and "
+              f"{m['test_acc']:.2f} % on the test part"
+              + (f"; the seed: {reference.text()} % on train" if reference else "")
               + f". Against what it could be: chance is {m['chance_acc']:.2f} % ({m['n_symbols']} symbols) "
-                f"and "
-              f"always answering the most frequent character gives {m['majority_test_acc']:.2f} % on test; "
-              f"the network does {m['test_acc'] / max(m['majority_test_acc'], 1e-9):.1f} times better than "
-              f"that. Its test perplexity, {m['test_perplexity']:.2f}, says it hesitates on average between "
-              f"about {m['test_perplexity']:.0f} characters: after ten characters of French verse, the next "
-              f"one is often genuinely open (the start of a new word), so far from 100 % is expected.")
+              f"and always answering the most frequent character gives {m['majority_test_acc']:.2f} % on "
+              f"test; the network does {m['test_acc'] / max(m['majority_test_acc'], 1e-9):.1f} times better "
+              f"than that. Its test perplexity, {m['test_perplexity']:.2f}, means it hesitates on average as "
+              f"between about {m['test_perplexity']:.0f} equally likely characters: after ten characters, "
+              f"the next one is often genuinely open (the start of a new word), so an accuracy far from "
+              f"100 % is expected.")
     if enough_epochs(r.history, ctx.smoke):
-        answer += (f" The train accuracy ends {m['train_acc'] - m['test_acc']:+.2f} points above the test "
-                   f"accuracy: the test part is the end of the book, which the network never read.")
+        answer += (f" The training part's accuracy is {train - m['test_acc']:+.2f} points from the test "
+                   f"part's: the test part is the end of the book, which the network never read.")
     return Question("En apprentissage, comme le montre la figure ci-dessus, on obtient une performance égale "
                     "à 53.85% ce qui n'est pas considéré comme bonne.", f"{SOURCE}, ex. 1 b), figure 17",
                     answer + (SMOKE if ctx.smoke else ""))
@@ -209,23 +213,31 @@ def accuracy_question(r: VariantResult, ctx: Context) -> Question:
 
 def probe_question(r: VariantResult, ctx: Context) -> Question:
     probe = r.metrics["probe"]
-    shown = ", ".join(f"«{_symbols_text(c)}»" for c in probe["train_targets"]) or "none"
-    answer = (f"The sequence «{probe['text']}» occurs {len(probe['train_targets'])} time(s) in the training "
-              f"part, followed by {shown}, and {len(probe['test_targets'])} time(s) in the test part"
-              + (f", followed by {', '.join(f'«{_symbols_text(c)}»' for c in probe['test_targets'])}"
-                 if probe["test_targets"] else "")
-              + ". ")
+    targets = probe["train_targets"] + probe["test_targets"]
+
+    def listed(found: list[str]) -> str:
+        return ", ".join(f"«{_symbols_text(c)}»" for c in found)
+
+    if targets:
+        train, test = probe["train_targets"], probe["test_targets"]
+        answer = (f"The sequence «{probe['text']}» occurs {len(train)} time(s) in the training part"
+                  + (f", followed by {listed(train)}" if train else "")
+                  + f", and {len(test)} time(s) in the test part"
+                  + (f", followed by {listed(test)}" if test else "")
+                  + f": a space follows it {targets.count(' ')} time(s) of {len(targets)}. ")
+    else:
+        answer = f"The sequence «{probe['text']}» does not occur in this text. "
     if probe["predictions"]:
         best = probe["predictions"][0]
         answer += ("Our network's most probable next characters for it: "
                    + ", ".join(f"«{_symbols_text(c)}» {100 * v:.1f} %" for c, v in probe["predictions"])
-                   + (". It predicts the space, as the seed found: «de» ends a word, and a space follows the "
-                      "end of a word." if best[0] == " " else
-                      f". It predicts «{_symbols_text(best[0])}», not the space the seed reports."))
+                   + ". ")
+        answer += ("It predicts the space, as the seed found; the space ends the word «de», not a sentence."
+                   if best[0] == " " else
+                   f"It predicts «{_symbols_text(best[0])}», not the space the seed reports.")
     return Question("Pour appuyer ces propos, on choisit de regarder la séquence de \"mort de\", le label "
                     "cible présent est un espace ' ', celui-ci est prévisible puisqu'il s'agit de la fin de "
-                    "la phrase.",
-                    f"{SOURCE}, ex. 1 b)", answer + (SMOKE if ctx.smoke else ""))
+                    "la phrase.", f"{SOURCE}, ex. 1 b)", answer + (SMOKE if ctx.smoke else ""))
 
 
 def temperature_question(r: VariantResult, ctx: Context) -> Question | None:

@@ -88,7 +88,7 @@ def text_facts(text: str, vocabulary: set[str]) -> dict:
     distinct symbols, whether it ends in a loop, the entropy of its characters."""
     found = words(text)
     counts = Counter(text)
-    entropy = -sum(c / len(text) * math.log2(c / len(text)) for c in counts.values()) if text else 0.0
+    entropy = sum(c / len(text) * math.log2(len(text) / c) for c in counts.values()) if text else 0.0
     return {"words": len(found), "words_in_corpus": sum(w in vocabulary for w in found),
             "words_in_corpus_pct": 100 * sum(w in vocabulary for w in found) / len(found) if found else 0.0,
             "distinct_words": len(set(found)), "symbols": len(counts), "loop_period": loop_period(text),

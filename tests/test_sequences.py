@@ -151,7 +151,7 @@ def test_the_charrnn_job_on_the_fixture_book(corpus, tmp_path):
     assert metrics["n_symbols"] == len(symbols) == metrics["n_classes"]
     assert metrics["params"] == keras_rnn_parameters(len(symbols), 128) + 129 * len(symbols)
     assert metrics["n_train"] == round(0.8 * metrics["n_sequences"])
-    assert 0 <= metrics["final_train_acc"] <= 100 and metrics["final_train_loss"] > 0  # «PERFS TRAIN»
+    assert 0 <= metrics["train_eval_acc"] <= 100 and metrics["train_eval_loss"] > 0  # «PERFS TRAIN»
     assert (tmp_path / "a" / "seed0" / "model.pt").is_file() and (tmp_path / "a" / "curves.png").is_file()
     samples = json.loads((tmp_path / "a" / "samples.json").read_text())
     assert samples["prime_from"].startswith("the first training sequence spelling")  # no sequence 15,608 here

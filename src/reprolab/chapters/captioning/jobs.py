@@ -19,7 +19,7 @@ import torch
 
 from reprolab.chapters.captioning import data as cap
 from reprolab.chapters.captioning.plots import captioned_photos, word_frequencies
-from reprolab.chapters.sequences.jobs import final_train_metrics
+from reprolab.chapters.sequences.jobs import train_eval_metrics
 from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
 from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
@@ -110,7 +110,7 @@ def show_and_tell(job: Job) -> dict:
         task = make_task("masked_sequence", model.to(device), cfg.optimizer, cfg.scheduler,
                          per_sequence=bool(p.get("per_sequence_loss", False)))
         result = run_epochs(task, train, cfg, out, device=device, test=test)
-        final = final_train_metrics(task, train, cfg, device)
+        final = train_eval_metrics(task, train, cfg, device)
         greedy = decode(model, images["test"].to(device), vocabulary.index(cap.START),
                         vocabulary.index(cap.END), int(p["decoding"]["max_words"]))
         hypotheses = [[vocabulary[i] for i in ids] for ids in greedy]

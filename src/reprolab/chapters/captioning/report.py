@@ -105,7 +105,7 @@ def show_and_tell(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
                          Figure(r.file("photos.png"), f"{r.variant.id}: test photos and their captions")]
         part.observations.append(
             f"{name}: masked word accuracy {m['test_acc']:.2f} % on test, "
-            f"{m.get('final_train_acc', m['train_acc']):.2f} % on train (the trained network on every "
+            f"{m.get('train_eval_acc', m['train_acc']):.2f} % on train (the trained network on every "
             f"training caption); "
             f"always predicting the most frequent word gives {m['majority_test_acc']:.2f} %. BLEU-1 to 4: "
             + " / ".join(f"{m[f'bleu{n}']:.3f}" for n in range(1, 5)) + f"; the greedy captions use "

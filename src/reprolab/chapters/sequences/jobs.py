@@ -41,11 +41,11 @@ def _asset(job: Job, name: str) -> Path:
     return asset_file(name, folder)
 
 
-def final_train_metrics(task, train: Split, cfg: TrainConfig, device: torch.device) -> dict:
+def train_eval_metrics(task, train: Split, cfg: TrainConfig, device: torch.device) -> dict:
     """The trained model evaluated on the whole training split (the course's `model.evaluate(X_train, ...)`,
     the seed's «PERFS TRAIN»); the history's train numbers are means over each epoch's batches."""
     found = task.evaluate(train.to(device), cfg.eval_batch_size)
-    return {f"final_train_{k}": v for k, v in found.items() if k in ("loss", "acc")}
+    return {f"train_eval_{k}": v for k, v in found.items() if k in ("loss", "acc")}
 
 
 def load_corpus(path: Path, start: str | None) -> str:
@@ -80,7 +80,7 @@ def charrnn(job: Job) -> dict:
         task = make_task("language_model", model.to(device), cfg.optimizer, cfg.scheduler,
                          one_hot=len(symbols))
         result = run_epochs(task, train, cfg, out, device=device, test=test)
-        final = final_train_metrics(task, train, cfg, device)
+        final = train_eval_metrics(task, train, cfg, device)
         model = model.cpu()
         torch.save({"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
                     "symbols": symbols}, out / "model.pt")

@@ -99,7 +99,7 @@ def charrnn(part: ExperimentPart, results: dict[str, VariantResult], ctx: Contex
         generated = _samples(r)
         part.observations.append(
             f"{name}: test accuracy {m['test_acc']:.2f} %, train "
-            f"{m.get('final_train_acc', m['train_acc']):.2f} % (the trained network on the whole training "
+            f"{m.get('train_eval_acc', m['train_acc']):.2f} % (the trained network on the whole training "
             f"part; chance {m['chance_acc']:.2f} %; always answering the most frequent character, «"
             f"{_symbols_text(m['symbols'][m['majority_symbol']])}», gives {m['majority_test_acc']:.2f} % on "
             f"test); test perplexity {m['test_perplexity']:.2f} of {m['n_symbols']} symbols.")
@@ -190,8 +190,8 @@ def network_question(r: VariantResult, ctx: Context) -> Question:
 
 def accuracy_question(r: VariantResult, ctx: Context) -> Question:
     m = r.metrics
-    reference = ctx.reference(r.name, "final_train_acc")
-    train = m.get("final_train_acc", m["train_acc"])
+    reference = ctx.reference(r.name, "train_eval_acc")
+    train = m.get("train_eval_acc", m["train_acc"])
     answer = (f"Ours: {train:.2f} % on the training part (the trained network evaluated on all of it, as the "
               f"course's «PERFS TRAIN»; {m['train_acc']:.2f} % averaged over the last epoch's batches) and "
               f"{m['test_acc']:.2f} % on the test part"

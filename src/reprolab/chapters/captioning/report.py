@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from reprolab.chapters.captioning.data import BLEU_WEIGHTS
+from reprolab.chapters.sequences.report import loss_course
 from reprolab.models import build_model, count_parameters
 from reprolab.models.sequences import keras_rnn_parameters
 from reprolab.report import method, questions
@@ -109,8 +110,8 @@ def show_and_tell(part: ExperimentPart, results: dict[str, VariantResult], ctx: 
             f"training caption); "
             f"always predicting the most frequent word gives {m['majority_test_acc']:.2f} %. BLEU-1 to 4: "
             + " / ".join(f"{m[f'bleu{n}']:.3f}" for n in range(1, 5)) + f"; the greedy captions use "
-            f"{m['greedy_words_mean']:.1f} words on average and {m['greedy_distinct']:,} of the "
-            f"{m['n_test'] // 5:,} test photos' captions differ.")
+            f"{m['greedy_words_mean']:.1f} words on average, {m['greedy_distinct']:,} distinct captions for "
+            f"the {m['n_test'] // 5:,} test photos.")
         shown = _captions(r)
         for entry in shown["images"]:
             lines = [f"greedy:      {entry['greedy']}",
@@ -150,12 +151,13 @@ def vocabulary_question(r: VariantResult, ctx: Context) -> Question:
     top = ", ".join(f"«{w}» {100 * c / m['caption_occurrences']:.1f} %" for w, c in m["top_words"][:5])
     answer = (f"The training captions have {m['caption_words']:,} distinct words "
               f"({m['caption_occurrences']:,} occurrences), {m['words_with_vector']:,} of them with a GloVe "
-              f"vector. Their frequencies fall fast (a Zipf law): the most frequent, {top}; the 100 most "
+              f"vector. Their frequencies fall fast: the most frequent, {top}; the 100 most "
               f"frequent carry {m['top100_occurrences_pct']:.1f} % of the occurrences. Keeping the "
               f"{m['vocabulary']:,} most frequent (<start> and <end> included) keeps "
-              f"{m['kept_occurrences_pct']:.1f} % of the word occurrences while the output layer shrinks "
-              f"from {m['words_with_vector'] + 2:,} to {m['vocabulary']:,} scores: faster training for few "
-              f"lost words.")
+              f"{m['kept_occurrences_pct']:.1f} % of the word occurrences"
+              + (f" while the output layer shrinks from {m['words_with_vector'] + 2:,} to "
+                 f"{m['vocabulary']:,} scores: faster training for few lost words."
+                 if m["vocabulary"] < m["words_with_vector"] + 2 else ": every word with a vector is kept."))
     return Question("Pour accélérer le temps nécessaire à l'entraînement du modèle ,nous allons considéré un "
                     "sous ensemble de mots utilisés dans le TP4 , nous allons ensuite extraire l' "
                     "histogramme d'occurrence des mots présents dans les légendes",
@@ -296,17 +298,17 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         if compared := (questions.seed_comparison(part) if part else None):
             text += f" Against the seed: {compared}."
         summary.discussion.append(text)
+        photos = m["n_test"] // 5
+        few = m["greedy_distinct"] < photos / 2
         summary.discussion.append(
             f"Its greedy captions score BLEU-4 {m['bleu4']:.3f} against five references and "
-            f"{m['bleu4_course']:.3f} against one; only {m['greedy_distinct']:,} of the {m['n_test'] // 5:,} "
-            f"test photos get distinct captions: greedy decoding favours the most frequent phrasing, a known "
-            f"weakness that sampling (the captions at temperature) trades for variety and mistakes.")
+            f"{m['bleu4_course']:.3f} against one; the {photos:,} test photos get {m['greedy_distinct']:,} "
+            f"distinct greedy captions"
+            + (": greedy decoding falls back on the most frequent phrasings, which sampling (the captions at "
+               "temperature) trades for variety and mistakes." if few else ", most photos their own."))
         if enough_epochs(r.history, smoke):
             epoch, lowest, final, rises = questions.test_loss_course(r.history)
-            summary.discussion.append(f"The test loss is lowest at epoch {epoch} ({lowest:.3f}; final "
-                                      f"{final:.3f})"
-                                      + ("; it rises afterwards: the network overfits the training captions."
-                                         if rises else "; it does not rise by the end."))
+            summary.discussion.append(loss_course(epoch, lowest, final, rises, "the training captions"))
         else:
             summary.discussion.append(f"Over- or under-fitting: {NOT_ENOUGH_EPOCHS}.")
     if smoke:

@@ -43,8 +43,17 @@ def caption_embeddings(captions: list[list[str]], glove: Path, dim: int = 100) -
              "glove_norm_min": float(norms.min()) if len(norms) else None,
              "glove_norm_mean": float(norms.mean()) if len(norms) else None,
              "glove_norm_max": float(norms.max()) if len(norms) else None,
+             "glove_norm_rank_spearman": rank_correlation(norms.numpy()),
              "most_frequent_missing": [[w, c] for w, c in missing.most_common(10)]}
     return {"words": [*found, START, END], "vectors": rows.float(), "facts": facts}
+
+
+def rank_correlation(values: np.ndarray) -> float | None:
+    """Spearman's correlation between `values` and their order (GloVe's file order: most frequent first)."""
+    if len(values) < 3:
+        return None
+    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable").astype(float)
+    return float(np.corrcoef(ranks, np.arange(len(values), dtype=float))[0, 1])
 
 
 def nearest(vectors: np.ndarray, point: np.ndarray, k: int) -> np.ndarray:

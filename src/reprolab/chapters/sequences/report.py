@@ -204,8 +204,10 @@ def accuracy_question(r: VariantResult, ctx: Context) -> Question:
               f"the next one is often genuinely open (the start of a new word), so an accuracy far from "
               f"100 % is expected.")
     if enough_epochs(r.history, ctx.smoke):
-        answer += (f" The training part's accuracy is {train - m['test_acc']:+.2f} points from the test "
-                   f"part's: the test part is the end of the book, which the network never read.")
+        gap = train - m["test_acc"]
+        answer += (f" The training part's accuracy is {abs(gap):.2f} points "
+                   f"{'above' if gap > 0 else 'below'} the test part's: the test part is the end of the "
+                   f"book, which the network never read.")
     return Question("En apprentissage, comme le montre la figure ci-dessus, on obtient une performance égale "
                     "à 53.85% ce qui n'est pas considéré comme bonne.", f"{SOURCE}, ex. 1 b), figure 17",
                     answer + (SMOKE if ctx.smoke else ""))
@@ -359,11 +361,16 @@ def normalisation_question(r: VariantResult, ctx: Context) -> Question:
     equation = figures.equation(r"\|u - v\|^2 = \|u\|^2 + \|v\|^2 - 2\,u \cdot v = 2 - 2\cos(u, v)"
                                 r"\quad\mathrm{when}\quad \|u\| = \|v\| = 1",
                                 Path(ctx.figures_dir) / "glove_unit_distance.svg")
+    rho = m.get("glove_norm_rank_spearman")
+    trend = ("" if rho is None else
+             f"; their Spearman correlation with the word's rank in GloVe (most frequent first) is {rho:+.2f}"
+             + (": rarer words have longer vectors" if rho > 0.1 else ": frequent words have longer vectors"
+                if rho < -0.1 else ": length and frequency are not related here"))
     answer = (f"GloVe's vectors are not of one length: their norms run from {m['glove_norm_min']:.2f} to "
-              f"{m['glove_norm_max']:.2f} (mean {m['glove_norm_mean']:.2f}), and frequent words tend to have "
-              f"shorter ones. KMeans measures Euclidean distances; once every row has norm 1, the squared "
-              f"distance is 2 − 2 cos (below), so KMeans then groups words by the angle between their "
-              f"vectors, the cosine similarity the seed names, and a word's frequency no longer moves it.")
+              f"{m['glove_norm_max']:.2f} (mean {m['glove_norm_mean']:.2f}){trend}. KMeans measures "
+              f"Euclidean distances; once every row has norm 1, the squared distance is 2 − 2 cos (below), "
+              f"so KMeans then groups words by the angle between their vectors, the cosine similarity the "
+              f"seed names; a vector's length no longer counts.")
     return Question("nous avons normalisé les vecteurs embeddings dans le but d'avoir les mêmes amplitudes. "
                     "Cette normalisation nous permettra d'améliorer les performances du modèle en faisant la "
                     "similitude cosinus de deux mots.", f"{SOURCE}, ex. 2 b)", answer,
@@ -403,13 +410,17 @@ def tsne_question(r: VariantResult, ctx: Context) -> Question:
     if ctx.smoke:
         answer += SMOKE.strip()
     else:
-        answer += ("Every two centres are further apart than a typical word is from its own centre: the "
-                   "centres are distinct, as the seed saw on its map" if distinct else
-                   "Some centres are closer to each other than a typical word to its centre: the centres are "
-                   "less distinct than the seed's map suggests")
         low = (m["silhouette_cosine"] or 0) < 0.25
-        answer += (", though a silhouette this low says the clusters themselves overlap: t-SNE's map "
-                   "separates them more than the 102-d space does." if low else ".")
+        if distinct:
+            answer += ("Every two centres are further apart than a typical word is from its own centre: the "
+                       "centres are distinct, as the seed saw on its map"
+                       + (", but a silhouette this low says the clusters themselves overlap: t-SNE's map "
+                          "separates them more than the 102-d space does." if low else "."))
+        else:
+            answer += ("Some centres are closer to each other than a typical word to its centre: the centres "
+                       "are less distinct than the seed's map suggests" + ("; the low silhouette says the "
+                                                                           "same of "
+                                                                       "the clusters." if low else "."))
     return Question("la méthode t-SNE nous a permit de visualiser les centres des clusters par une croix sur "
                     "la figure ci dessous : nous constatons que les centres des différents clusters sont "
                     "bien distincts.", f"{SOURCE}, ex. 2 b), figure 19", answer)
@@ -426,6 +437,14 @@ EXPERIMENTS = {"charrnn": charrnn_questions, "glove_clusters": glove_questions}
 
 # ------------------------------------------------------------------------------------------ discussion
 
+def loss_course(epoch: int, lowest: float, final: float, rises: bool, data: str) -> str:
+    """The test loss's course in words (`questions.test_loss_course`'s numbers)."""
+    verdict = (f": it rises, the network starts to learn {data} by heart." if rises
+               else ", within the 5 % we take for noise: no sign of overfitting.")
+    return (f"The test loss is lowest at epoch {epoch} ({lowest:.3f}) and ends "
+            f"{100 * (final / lowest - 1):.1f} % above it ({final:.3f}){verdict}")
+
+
 def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) -> None:
     """What the char-RNN learnt against its baselines and the seed, what the temperature does, what the
     clusters show; the conclusion."""
@@ -438,12 +457,10 @@ def discuss(summary: ChapterPart, results: dict[str, dict[str, VariantResult]]) 
         part = next((p for p in summary.experiments if p.name == "charrnn"), None)
         compared = questions.seed_comparison(part) if part else None
         if compared:
-            text += f" Against the seed ({compared})."
+            text += f" Against the seed: {compared}."
         if enough_epochs(r.history, smoke):
             epoch, lowest, final, rises = questions.test_loss_course(r.history)
-            text += (f" The test loss is lowest at epoch {epoch} ({lowest:.3f}; final {final:.3f})"
-                     + ("; it rises afterwards: the network starts to learn the training text by heart."
-                        if rises else "; it does not rise by the end."))
+            text += " " + loss_course(epoch, lowest, final, rises, "the training text")
         else:
             text += f" Over- or under-fitting: {NOT_ENOUGH_EPOCHS}."
         summary.discussion.append(text)

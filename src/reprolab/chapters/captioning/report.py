@@ -180,8 +180,9 @@ def tensors_question(r: VariantResult, ctx: Context) -> Question:
               f"{m['input_dim']} and the test tensor {m['n_test']:,} × {m['length']} × {m['input_dim']} (the "
               f"same length; its longest caption has {m['test_longest']} steps, {m['test_cut']} cut). L_s "
               f"counts the kept words of the longest training caption plus one (<start> in the input, <end> "
-              f"in the target); a caption's mean is {m['train_steps_mean']:.1f} steps, so most of X is "
-              f"padding, which the mask keeps out of the loss. We store word ids and build each step's "
+              f"in the target); a caption's mean is {m['train_steps_mean']:.1f} steps, so "
+              f"{100 * (1 - m['train_steps_mean'] / m['length']):.0f} % of X's steps are padding, which the "
+              f"mask keeps out of the loss. We store word ids and build each step's "
               f"{m['input_dim']} values on the fly (a float X would take "
               f"{m['n_train'] * m['length'] * m['input_dim'] * 4 / 2**20:,.0f} MiB).")
     table = Table(["quantity", "ours", "seed's", "source"], rows, "The training tensor's dimensions")

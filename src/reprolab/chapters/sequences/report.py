@@ -346,9 +346,9 @@ def extraction_question(r: VariantResult, ctx: Context) -> Question:
     m = r.metrics
     answer = (f"Of the {m['caption_words']:,} distinct words of the captions, GloVe knows "
               f"{m['found_in_glove']:,} ({m['found_pct']:.1f} %); they carry "
-              f"{m['occurrences_covered_pct']:.1f} % of the {m['caption_occurrences']:,} word occurrences: "
-              f"the missing ones are rare words or tokens GloVe spells otherwise"
-              + (f" (the most frequent: {', '.join(w for w, _ in m['most_frequent_missing'][:5])})"
+              f"{m['occurrences_covered_pct']:.1f} % of the {m['caption_occurrences']:,} word occurrences"
+              + (f"; the most frequent of the words it lacks: "
+                 + ", ".join(f"{w} ({c:,})" for w, c in m["most_frequent_missing"][:5])
                  if m["most_frequent_missing"] else "")
               + f". With <start> and <end> the matrix has {m['rows']:,} rows of {m['dim']} values.")
     return Question("Pour créer notre matrice, nous avons parcouru les embeddings vectoriel glove pour "
@@ -373,8 +373,8 @@ def normalisation_question(r: VariantResult, ctx: Context) -> Question:
               f"seed names; a vector's length no longer counts.")
     return Question("nous avons normalisé les vecteurs embeddings dans le but d'avoir les mêmes amplitudes. "
                     "Cette normalisation nous permettra d'améliorer les performances du modèle en faisant la "
-                    "similitude cosinus de deux mots.", f"{SOURCE}, ex. 2 b)", answer,
-                    equations=[str(equation)])
+                    "similitude cosinus de deux mots.", f"{SOURCE}, ex. 2 b)",
+                    answer + (SMOKE if ctx.smoke else ""), equations=[str(equation)])
 
 
 def clusters_question(r: VariantResult, ctx: Context) -> Question:

@@ -347,7 +347,7 @@ def extraction_question(r: VariantResult, ctx: Context) -> Question:
     answer = (f"Of the {m['caption_words']:,} distinct words of the captions, GloVe knows "
               f"{m['found_in_glove']:,} ({m['found_pct']:.1f} %); they carry "
               f"{m['occurrences_covered_pct']:.1f} % of the {m['caption_occurrences']:,} word occurrences"
-              + (f"; the most frequent of the words it lacks: "
+              + ("; the most frequent of the words it lacks: "
                  + ", ".join(f"{w} ({c:,})" for w, c in m["most_frequent_missing"][:5])
                  if m["most_frequent_missing"] else "")
               + f". With <start> and <end> the matrix has {m['rows']:,} rows of {m['dim']} values.")

@@ -198,3 +198,18 @@ def test_generated_captions_are_escaped_in_a_monospace_block(tmp_path):
     assert block.get_text() == "greedy: <script>alert(1)</script> & «fin»"
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert page.select_one("p.text-title b") is None
+
+
+def test_features_are_extracted_at_the_configured_size(tmp_path, monkeypatch):
+    from reprolab import features
+
+    images = (torch.rand(3, 3, 40, 40) * 255).to(torch.uint8)
+    torch.save({"x": images, "y": torch.arange(3)}, tmp_path / "train.pt")
+    seen = []
+    real = features.preprocess
+    monkeypatch.setattr(features, "preprocess", lambda x, size: seen.append(size) or real(x, size))
+    out = features.extract_dataset("resnet18", "avgpool", {"train": tmp_path / "train.pt"}, tmp_path / "f.pt",
+                                   device="cpu", size=32)
+    saved = torch.load(out, weights_only=True)
+    assert seen == [32] and saved["train"]["x"].shape == (3, 512)
+    assert torch.equal(saved["train"]["y"], torch.arange(3))

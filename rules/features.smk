@@ -22,6 +22,7 @@ rule extract_features:
         features=paths.features("{backbone}", "{layer}", "{dataset}"),
     params:
         device=config["device"],
+        size=config.get("features", {}).get("size", 224),  # the backbones' input size (smoke: smaller)
     threads: RESOURCES["train"]["threads"]
     resources:
         gpu=0 if config["device"] == "cpu" else 1,

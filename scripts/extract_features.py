@@ -14,4 +14,5 @@ with job(snakemake):  # noqa: F821
         Path(snakemake.output.features),  # noqa: F821
         weights_path=asset_file(backbone, Path(snakemake.input.weights).parent),  # noqa: F821
         device=snakemake.params.device,  # noqa: F821
+        size=snakemake.params.size,  # noqa: F821
     )

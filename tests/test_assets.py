@@ -143,7 +143,9 @@ def test_corpus_fixture_is_a_gutenberg_ebook(fixtures):
     assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw and "équipage".encode() in raw
     assert b"*** START OF THE PROJECT GUTENBERG EBOOK" in raw and b"*** END OF THE PROJECT" in raw
     text = read_gutenberg(path)
-    assert text.startswith("LES FLEURS DU MAL") and text.endswith("l'empêchent de marcher.")
+    # As the real ebook: the producer credits first, the older "End of the Project Gutenberg" line dropped
+    assert text.startswith("Produced by") and "Charles Baudelaire avait un ami" in text
+    assert text.endswith("l'empêchent de marcher.")
     assert "\r" not in text and "Gutenberg" not in text
 
 
@@ -202,7 +204,7 @@ def test_corpus_goes_through_the_downloader_and_provenance(tmp_path):
     [record] = fetch_asset("fleurs_du_mal", dest, lock=lock, prestaged_dir=staged.parent)
     assert record.status == "tofu-recorded" and record.source == str(staged / "pg6099.txt")
     assert lock.get("fleurs_du_mal", "pg6099.txt") == record.sha256
-    assert read_gutenberg(asset_file("fleurs_du_mal", dest)).startswith("LES FLEURS DU MAL")
+    assert read_gutenberg(asset_file("fleurs_du_mal", dest)).startswith("Produced by")
     write_asset_fixture("vgg16", tmp_path / "assets" / "vgg16")
     manifests = [dest / "manifest.json", tmp_path / "assets" / "vgg16" / "manifest.json"]
     rows = asset_records(manifests)

@@ -5,8 +5,9 @@
 reads it instead of running the backbone again.
 
 Images are uint8 [N, 1 or 3, H, W]: grayscale is duplicated to RGB, every image resized to
-224 x 224 (bilinear, antialiased) and normalised with ImageNet's statistics, batch by batch
-on the device. A forward hook on the layer's module catches its output.
+224 x 224 (bilinear, antialiased; config `features.size`, smaller at smoke scale, where the
+backbones are randomly initialised anyway) and normalised with ImageNet's statistics, batch by
+batch on the device. A forward hook on the layer's module catches its output.
 """
 
 from __future__ import annotations
@@ -64,15 +65,16 @@ def preprocess(images: torch.Tensor, size: int = SIZE) -> torch.Tensor:
 
 @torch.no_grad()
 def extract_features(model: nn.Module, module: str, images: torch.Tensor, batch_size: int,
-                     device: torch.device) -> torch.Tensor:
-    """The flattened output of `model`'s `module` for every image: float16 [N, D] on the CPU."""
+                     device: torch.device, size: int = SIZE) -> torch.Tensor:
+    """The flattened output of `model`'s `module` for every image (resized to `size`): float16 [N, D]
+    on the CPU."""
     model.eval().to(device)
     caught = {}
     hook = model.get_submodule(module).register_forward_hook(lambda _m, _i, out: caught.update(out=out))
     parts = []
     try:
         for start in tqdm(range(0, len(images), batch_size), desc=module, unit="batch", disable=None):
-            x = preprocess(images[start:start + batch_size].to(device))
+            x = preprocess(images[start:start + batch_size].to(device), size)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 model(x)
             parts.append(caught["out"].flatten(1).to("cpu", torch.float16))
@@ -83,8 +85,9 @@ def extract_features(model: nn.Module, module: str, images: torch.Tensor, batch_
 
 def extract_dataset(backbone: str, layer: str, splits: dict[str, Path], out_path: Path,
                     weights_path: Path | None = None, device: str = "auto", batch_size: int = 64,
-                    seed: int = 0) -> Path:
-    """Features of every prepared split (`{split: path}`), saved as `{split: {"x", "y"}}`.
+                    seed: int = 0, size: int = SIZE) -> Path:
+    """Features of every prepared split (`{split: path}`), saved as `{split: {"x", "y"}}`, the images
+    resized to `size` x `size`.
 
     Without `weights_path` (smoke preset) the backbone is randomly initialised from `seed`.
     """
@@ -95,9 +98,9 @@ def extract_dataset(backbone: str, layer: str, splits: dict[str, Path], out_path
     features = {}
     for split, path in splits.items():
         data = load_torch(path, f"delete {Path(path).parent} and prepare it again")
-        features[split] = {"x": extract_features(model, module, data["x"], batch_size, target),
+        features[split] = {"x": extract_features(model, module, data["x"], batch_size, target, size),
                            "y": data["y"]}
-        log.info("%s %s of %s (%s): %s on %s", backbone, layer, split, path,
+        log.info("%s %s of %s (%s) at %d x %d: %s on %s", backbone, layer, split, path, size, size,
                  list(features[split]["x"].shape), target)
     save_torch(features, out_path)
     return Path(out_path)

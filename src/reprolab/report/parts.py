@@ -38,6 +38,15 @@ class Table:
 
 
 @dataclass
+class Text:
+    """Text a model generated (or a dataset holds), shown verbatim in a monospace block: data, never
+    markup (the templates escape it, as everything else)."""
+
+    title: str  # what it is, e.g. "T = 0.02, from «souvent, p»"
+    text: str
+
+
+@dataclass
 class Question:
     """One of the course's questions, quoted in its own words, answered with values the code computed."""
 
@@ -64,6 +73,7 @@ class ExperimentPart:
     observations: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     origins: Table | None = None  # whose each setting is (the seed's or ours): the settings appendix
+    texts: list[Text] = field(default_factory=list)  # generated text, shown verbatim (monospace)
 
 
 @dataclass

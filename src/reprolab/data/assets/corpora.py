@@ -50,7 +50,34 @@ FIXTURE_POEMS = """\
 
 
 
+Produced by Tonya Allen, Julie Barkley, Juliet Sutherland,
+Charles Franks and the Online Distributed Proofreading Team.
+
+
+
+[Illustration]
+
+
+
 LES FLEURS DU MAL
+
+par
+
+CHARLES BAUDELAIRE
+
+_Préface par Henry FRICHET_
+
+
+
+[Illustration]
+
+PRÉFACE
+
+
+Charles Baudelaire avait un ami, Auguste Poulet-Malassis, ancien élève
+de l'école des Chartes, qui s'était fait éditeur par goût pour les
+raffinements typographiques et pour la littérature qu'il jugeait en
+érudit et en artiste beaucoup plus qu'en commerçant.
 
 
   AU LECTEUR
@@ -94,6 +121,8 @@ LES FLEURS DU MAL
 
 """
 FIXTURE_FOOTER = """\
+End of the Project Gutenberg EBook of Les Fleurs du Mal, by Charles Baudelaire
+
 *** END OF THE PROJECT GUTENBERG EBOOK LES FLEURS DU MAL ***
 
 Updated editions will replace the previous one--the old editions will

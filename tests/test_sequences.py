@@ -141,7 +141,8 @@ def fixture_job(corpus: Path, out: Path, **overrides) -> Job:
     variant = resolve(config, "sequences", "charrnn", "simple_rnn")
     variant.params.update(overrides)
     names = ("metrics.json", "history.csv", "curves.png", "samples.json")
-    return Job(variant, {"assets": [corpus / "manifest.json"]}, {n.split(".")[0]: out / n for n in names})
+    outputs = {n.split(".")[0]: out / n for n in names}
+    return Job(variant, {"asset_fleurs_du_mal": corpus / "manifest.json"}, outputs)
 
 
 def test_the_charrnn_job_on_the_fixture_book(corpus, tmp_path):

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 
 from reprolab.data.sources import Asset, RemoteFile
@@ -69,6 +68,8 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 def pretrained_backbone(arch: str, weights_path: Path | None, seed: int = 0) -> nn.Module:
     """torchvision's `arch` with the weights at `weights_path`, or randomly initialised from `seed`."""
+    import torchvision  # here: a job that only loads weights (the FID's Inception) does without it
+
     if arch not in torchvision.models.list_models(torchvision.models):
         raise ConfigError(f"unknown torchvision architecture {arch!r}")
     with torch.random.fork_rng(devices=[]):

@@ -52,7 +52,7 @@ def test_the_gan_kind_names_its_inputs():
     kind = kinds.get("gan")
     cdcgan = kind.inputs(resolve(CONFIG, "gans", "cgan_mnist", "cdcgan"), CONFIG)
     assert cdcgan == {"prepared": "data/prepared/mnist",
-                      "classifier": "results/mnist/dropout_split/main_1/seed0/model.pt"}
+                      "classifier": "results/mnist/keras_style/cnn/seed0/model.pt"}
     faces = kind.inputs(resolve(CONFIG, "gans", "dcgan_celeba", "d5_g1"), CONFIG)
     assert faces == {"prepared": "data/prepared/celeba",
                      "fid_inception": "data/assets/fid_inception/manifest.json"}

@@ -169,8 +169,9 @@ def test_the_bibliography_has_an_entry_for_every_cited_seed():
     assert {ch["id"] for ch in seed_004["chapters"]} == {"backprop", "cifar"}
     assert "TME 5-6, § 2.4.1, Réponse 19, figure 11" in seed_004["sections"]
     assert entries_["seed 001"]["kind"] == "assignment"
-    assert {ch["id"] for ch in entries_["seed 003"]["chapters"]} == {"transfer", "visualization"}
+    assert {ch["id"] for ch in entries_["seed 003"]["chapters"]} == {"transfer", "visualization", "gans"}
     assert "TP 8, partie 3, Q. 10" in entries_["seed 003"]["sections"]
+    assert "TP 9-10, Q. 11" in entries_["seed 003"]["sections"]
 
 
 def test_sections_are_listed_short_and_once():

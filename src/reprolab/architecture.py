@@ -39,6 +39,12 @@ def describe(module: nn.Module) -> str:
         (kh, kw), (sh, _), (ph, _) = _pair(module.kernel_size), _pair(module.stride), _pair(module.padding)
         text = f"convolution {kh}×{kw}, {module.in_channels} → {module.out_channels} channels"
         return text + (f", stride {sh}" if sh != 1 else "") + (f", padding {ph}" if ph else "")
+    if isinstance(module, nn.ConvTranspose2d):
+        (kh, kw), (sh, _), (ph, _) = _pair(module.kernel_size), _pair(module.stride), _pair(module.padding)
+        text = f"transposed convolution {kh}×{kw}, {module.in_channels} → {module.out_channels} channels"
+        return text + (f", stride {sh}" if sh != 1 else "") + (f", padding {ph}" if ph else "")
+    if isinstance(module, nn.Unflatten):
+        return f"reshape to {' × '.join(map(str, module.unflattened_size))}"
     if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
         (kh, kw), (sh, _) = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
         kind = "max" if isinstance(module, nn.MaxPool2d) else "average"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 
 def neighbourhood_hit(points: np.ndarray, labels: np.ndarray, k: int = 6) -> float:
     """Mean fraction of each point's k nearest neighbours (itself excluded) sharing its label."""
+    from sklearn.neighbors import NearestNeighbors  # here: importing scikit-learn costs every job a second
+
     labels = np.asarray(labels)
     k = min(k, len(points) - 1)
     _, idx = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reprolab import figures
 from reprolab.atomic import atomic_write, write_json
 from reprolab.metrics import mean_std
 from reprolab.registry import Variant
@@ -19,8 +18,9 @@ SUMMED_MATRICES = {"confusion"}
 KEPT = {"input_shape"}  # the same for every seed: taken from the first
 
 
-def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
-    """Combine the per-seed runs of `variant` (mean, and std as `<key>_std`)."""
+def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path, curves: bool = True) -> dict:
+    """Combine the per-seed runs of `variant` (mean, and std as `<key>_std`); draw `curves.png` unless
+    `curves` is false (a kind that draws its own figures spares the matplotlib import)."""
     out_dir = Path(out_dir)
     runs = [json.loads((Path(d) / "metrics.json").read_text()) for d in seed_dirs]
     combined: dict = {"id": variant.id, "seeds": [r["seed"] for r in runs],
@@ -46,7 +46,10 @@ def aggregate(variant: Variant, seed_dirs: list[Path], out_dir: Path) -> dict:
     history = pd.concat(histories).groupby("epoch", as_index=False).mean()
     with atomic_write(out_dir / "history.csv", "w", newline="") as f:
         history.to_csv(f, index=False)
-    seeds = "1 seed" if len(runs) == 1 else f"mean of {len(runs)} seeds"
-    figures.curves(history, out_dir / "curves.png", f"{variant.id} ({seeds})")
+    if curves:
+        from reprolab import figures
+
+        seeds = "1 seed" if len(runs) == 1 else f"mean of {len(runs)} seeds"
+        figures.curves(history, out_dir / "curves.png", f"{variant.id} ({seeds})")
     write_json(out_dir / "metrics.json", combined)
     return combined

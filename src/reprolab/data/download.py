@@ -243,6 +243,24 @@ def _download_gdrive(file_id: str, part: Path) -> None:
         raise OSError(f"Google Drive did not serve the file (quota exceeded, or not shared): {e}") from e
     if done is None:
         raise OSError(f"gdown could not download Google Drive file {file_id}")
+    with open(part, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):  # Drive's "quota exceeded" or sign-in page
+        part.unlink()
+        raise OSError("Google Drive sent a web page instead of the file (quota exceeded: too many "
+                      "downloads of it in the last 24 hours, or the file is not shared)")
+
+
+def drive_advice(remote: RemoteFile, target: Path, dataset: str) -> str:
+    """How to get a Google Drive file by hand when Drive refuses it (its daily download quota)."""
+    return (f"  Google Drive: Drive refuses a popular file for up to 24 hours once too many people have "
+            f"downloaded it (\"quota exceeded\"); retrying now will not help. Pre-stage it instead: open "
+            f"https://drive.google.com/uc?id={remote.gdrive_id}&export=download in a browser (signed in to "
+            f"Google; or add the file to your own Drive and download your copy), check its "
+            f"{remote.published_checksum or 'sha256 (recorded at first use)'}, and put {remote.name} at "
+            f"{target} or in the folder named by data.prestaged_dir (as <dir>/{remote.name} or "
+            f"<dir>/{dataset}/{remote.name}" + (f"; its unpacked {remote.folder}/ folder is accepted too"
+                                                 if remote.folder else "") + ")\n")
 
 
 def _staged_folder(remote: RemoteFile, dataset: str, prestaged_dir: Path | None) -> Path | None:
@@ -383,7 +401,8 @@ def fetch_file(
         + f"  fix: download it by hand and put it at {target} "
         + "(or in the folder named by data.prestaged_dir"
         + (f"; its unpacked {remote.folder}/ folder is accepted too" if remote.folder else "")
-        + "), then run again"
+        + "), then run again\n"
+        + (drive_advice(remote, target, dataset) if remote.gdrive_id else "")
     )
 
 

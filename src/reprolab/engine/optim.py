@@ -10,6 +10,7 @@ from reprolab.errors import ConfigError
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "adadelta": torch.optim.Adadelta, "rmsprop": torch.optim.RMSprop}
 SCHEDULERS = {"step": torch.optim.lr_scheduler.StepLR,
+              "multistep": torch.optim.lr_scheduler.MultiStepLR,
               "exponential": torch.optim.lr_scheduler.ExponentialLR,
               "cosine": torch.optim.lr_scheduler.CosineAnnealingLR}
 
@@ -72,7 +73,7 @@ def _module(model: nn.Module, name: str, key: str) -> nn.Module:
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, settings: dict | None):
-    """Per-epoch LR schedule from `{name: step|exponential|cosine, ...}`, or None."""
+    """Per-epoch LR schedule from `{name: step|multistep|exponential|cosine, ...}`, or None."""
     if not settings:
         return None
     settings = dict(settings)

@@ -35,8 +35,8 @@ ACTIVATIONS = {"ReLU": "ReLU", "Tanh": "tanh", "Sigmoid": "sigmoid", "LeakyReLU"
                "GELU": "GELU", "Softmax": "softmax", "LogSoftmax": "log-softmax"}
 NORMALISATIONS = {"BatchNorm1d", "BatchNorm2d", "LayerNorm"}
 DROPOUTS = {"Dropout", "Dropout2d"}
-WEIGHTED = {"Conv1d": "conv", "Conv2d": "conv", "Linear": "fc", "Embedding": "embedding", "RNN": "rnn",
-            "LSTM": "lstm", "GRU": "gru"}
+WEIGHTED = {"Conv1d": "conv", "Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
+            "Embedding": "embedding", "RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 POOLING = ("MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d")
 NETWORK_COLUMNS = ["layer", "description", "output shape", "parameters", "receptive field"]
 ORIGIN_COLUMNS = ["setting", "value", "whose", "config.yaml says"]
@@ -110,6 +110,11 @@ def schedule_words(scheduler: dict | None) -> str:
         text = f"step decay ×{_number(gamma if gamma is not None else 0.1)} every " \
                + ("epoch" if every == 1 else f"{every} epochs")
         gamma = None
+    elif name == "multistep":
+        after = [int(m) for m in s.pop("milestones")]
+        text = (f"learning rate ×{_number(gamma if gamma is not None else 0.1)} after epoch"
+                + ("s " if len(after) > 1 else " ") + " and ".join(map(str, after)))
+        gamma = None
     elif name == "cosine":
         text = f"cosine annealing over {_number(s.pop('T_max', '?'))} epochs"
     else:
@@ -127,6 +132,8 @@ def optimizer_words(settings: dict, scheduler: dict | None = None) -> str:
     parts = [OPTIMIZERS.get(name, name)]
     if "lr" in s:
         parts.append(f"learning rate {_number(s.pop('lr'))}")
+    if betas := s.pop("betas", None):
+        parts.append(f"β₁ {_number(betas[0])}, β₂ {_number(betas[1])}")
     for key, label in (("momentum", "momentum"), ("weight_decay", "weight decay")):
         if s.get(key):
             parts.append(f"{label} {_number(s.pop(key))}")
@@ -288,7 +295,7 @@ def network_rows(model: nn.Module, input_shape) -> list[Row]:
                 merged = [f"the branches merged ({branches[rows[-1]['branch'].rsplit('.', 2)[0] + '.']})"]
             field = layer.receptive_field
             rf = "—"
-            if layer.kind.startswith(("Conv", *POOLING)):
+            if layer.kind.startswith(("Conv", *POOLING)) and layer.kind != "ConvTranspose2d":
                 rf = "whole input" if field is None else f"{field[0]}×{field[1]}"
             rows.append({"label": label, "branch": branch, "params": layer.params, "rf": rf,
                          "shape": layer.output_shape,

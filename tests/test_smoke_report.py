@@ -48,7 +48,8 @@ def test_reference_column_and_verdicts(html):
 def test_every_figure_is_embedded(html, smoke_run):
     images = html.find("section", id="mnist").find_all("img")
     assert len(images) == 7 + 6 + 2  # curves of trained variants, untangling plots, synthesis
-    assert all(img["src"].startswith("data:image/png;base64,") for img in html.find_all("img"))
+    embedded = ("data:image/png;base64,", "data:image/svg+xml;base64,")  # figures; equations
+    assert all(img["src"].startswith(embedded) for img in html.find_all("img"))
 
 
 def test_observations_are_computed(html):

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torchvision
+import yaml
 
 from reprolab import paths
 from reprolab.data.assets.weights import pretrained_backbone
@@ -17,6 +18,7 @@ from reprolab.features import (
     preprocess,
     to_rgb,
 )
+from tests.conftest import REPO
 
 CPU = torch.device("cpu")
 
@@ -85,3 +87,14 @@ def test_extract_dataset_writes_every_split_and_is_repeatable(tmp_path):
     model = pretrained_backbone("resnet18", None, seed=0)
     again = extract_features(model, "avgpool", gray_images(2, seed=2), 2, CPU)
     assert torch.equal(again, saved["train"]["x"])  # a second run gives identical tensors
+
+
+@pytest.mark.parametrize("backbone", ["alexnet", "vgg16"])
+def test_every_backbone_takes_the_smoke_size(backbone, tmp_path):
+    """The smoke preset's small images: each backbone runs at them or at its own smallest size."""
+    size = yaml.safe_load((REPO / "presets" / "smoke.yaml").read_text())["features"]["size"]
+    split = tmp_path / "train.pt"
+    torch.save({"x": gray_images(1), "y": torch.arange(1)}, split)
+    out = tmp_path / "features.pt"
+    extract_dataset(backbone, "relu7", {"train": split}, out, device="cpu", size=size)
+    assert torch.load(out, weights_only=True)["train"]["x"].shape == (1, 4096)

@@ -34,6 +34,7 @@ LAYERS = {  # backbone -> layer -> the module whose (flattened) output is the fe
     "resnet18": {"avgpool": "avgpool"},  # 512
     "resnet50": {"avgpool": "avgpool"},  # 2048
 }
+MIN_SIZE = {"alexnet": 63}  # the smallest side a backbone takes (its pooling needs 1 x 1 left); others: 32
 log = logging.getLogger(__name__)
 
 
@@ -87,11 +88,15 @@ def extract_dataset(backbone: str, layer: str, splits: dict[str, Path], out_path
                     weights_path: Path | None = None, device: str = "auto", batch_size: int = 64,
                     seed: int = 0, size: int = SIZE) -> Path:
     """Features of every prepared split (`{split: path}`), saved as `{split: {"x", "y"}}`, the images
-    resized to `size` x `size`.
+    resized to `size` x `size`, or to the smallest side the backbone takes (`MIN_SIZE`) if larger.
 
     Without `weights_path` (smoke preset) the backbone is randomly initialised from `seed`.
     """
     module = layer_module(backbone, layer)
+    if size < MIN_SIZE.get(backbone, 0):
+        log.info("%s takes images of %d x %d at least: %d x %d asked, %d used", backbone,
+                 MIN_SIZE[backbone], MIN_SIZE[backbone], size, size, MIN_SIZE[backbone])
+        size = MIN_SIZE[backbone]
     model = pretrained_backbone(backbone, weights_path, seed)
     log.info("%s weights: %s", backbone, weights_path or f"none, randomly initialised (seed {seed})")
     target = select_device(device)

@@ -211,12 +211,12 @@ def test_resumed_gan_logs_each_step_once(tmp_path, monkeypatch):
 
 
 def test_train_run_selects_the_task_of_the_variant(tmp_path, monkeypatch):
-    monkeypatch.setitem(MODELS, "char_rnn", CharRNN)
+    monkeypatch.setitem(MODELS, "toy_char_rnn", CharRNN)
     ids, vocab = encode("hello world " * 10)
     windows = Split(ids.unfold(0, 8, 1)[:-1], ids[8:])
     for split in ("train", "test"):
         torch.save({"x": windows.x, "y": windows.y}, tmp_path / f"{split}.pt")
-    params = {"model": "char_rnn", "model_options": {"vocab": vocab}, "task": "language_model",
+    params = {"model": "toy_char_rnn", "model_options": {"vocab": vocab}, "task": "language_model",
               "task_options": {"one_hot": 0}, "epochs": 2, "batch_size": 16,
               "optimizer": {"name": "adam", "lr": 0.01, "clip_grad_norm": 1.0}, "device": "cpu"}
     metrics = run(Variant("c", "e", "v", params), 0, tmp_path, tmp_path / "out")

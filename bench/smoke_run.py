@@ -79,6 +79,7 @@ def planned(dry_run: str) -> dict[str, int]:
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", default="2")
+    parser.add_argument("--overlay", default="", help="YAML text of a further config overlay for every run")
     parser.add_argument("--out", type=Path, default=Path("bench/out/smoke_run.json"))
     args = parser.parse_args([] if __name__ != "__main__" else None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,6 +87,9 @@ def main() -> dict:
         env = {**os.environ, "PYTHONPATH": str(work / "src"), "REPROLAB_PRESET": ""}
         local = without_slurm(env)
         snakemake = [sys.executable, "-m", "snakemake", "report", "--configfile", "presets/smoke.yaml"]
+        if args.overlay:
+            (work / "overlay.yaml").write_text(args.overlay)
+            snakemake.append("overlay.yaml")
         load = os.getloadavg()[0]
         wall, peak = run([*snakemake, "--cores", args.cores], work, local)
         load_end = os.getloadavg()[0]
@@ -100,7 +104,7 @@ def main() -> dict:
     results = {"cores": args.cores, "chapters": chapters, "jobs": jobs, "wall_s": wall,
                "peak_rss_gib": peak / 2**30, "load_start": load, "load_end": load_end,
                "noop_dry_run_s": replan, "noop_dry_run_unanswered_slurm_s": replan_slurm,
-               "rerun_after_one_change": rerun, "rerun_expected": EXPECTED}
+               "rerun_after_one_change": rerun, "rerun_expected": EXPECTED, "overlay": args.overlay}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     def met(ok: bool) -> str:

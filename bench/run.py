@@ -13,9 +13,10 @@ next), printing each one's detailed output as it goes:
 5. `bench/gpu_budget.py`: the full-scale GPU minutes on one H100, ESTIMATED from FLOPs.
 
 Then the summary table (Markdown, for the README). Each part writes `bench/out/<name>.json`.
-`--skip smoke` (or models, augment, plan, gpu) leaves a part out; the table then says so.
+`--skip smoke_run` (or models, augment, plan, gpu_budget) leaves a part out: the table then shows
+its last results, marked "(earlier run)", if `bench/out/` has them.
 
-Usage: python bench/run.py [--skip smoke] [--seconds 1]
+Usage: python bench/run.py [--skip smoke_run] [--seconds 1]
 """
 
 from __future__ import annotations
@@ -57,12 +58,18 @@ def met(ok: bool, missed: str = "") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["models", "augment", "plan", "smoke", "gpu"])
+                        choices=["models", "augment", "plan", "smoke_run", "gpu_budget"])
     parser.add_argument("--seconds", default="1", help="models.py: minimum length of a timed window")
     args = parser.parse_args()
     load0 = os.getloadavg()[0]
     rows: list[tuple[str, str, str]] = []
-    if "models" not in args.skip and part("models.py", "--seconds", args.seconds):
+    def ran(name: str, *command: str) -> str | None:
+        """Run a part; None if it neither ran now nor left results earlier, else "" or " (earlier run)"."""
+        if name not in args.skip and part(*command):
+            return ""
+        return " (earlier run)" if (OUT / f"{name}.json").exists() else None
+
+    if (note := ran("models", "models.py", "--seconds", args.seconds)) is not None:
         data = json.loads((OUT / "models.json").read_text())
         for r in data["rows"]:
             m = r["median"]
@@ -70,12 +77,12 @@ def main() -> None:
             rows.append((f"engine vs limit: {r['id']} ({r['model']}, batch {r['batch']}), training loop",
                          ">= 0.9x", f"{m['loop']:,.0f} vs {m['bare']:,.0f} samples/s: {ratio:.2f}x "
                          f"{met(ratio >= 0.9, f'{100 * (1 - ratio / 0.9):.0f} % short')}; whole fit "
-                         f"{m['engine'] / m['bare']:.2f}x (load {r['load']:.1f})"))
+                         f"{m['engine'] / m['bare']:.2f}x (load {r['load']:.1f}){note}"))
             if "classic" in m:
                 c = m["engine"] / m["classic"]
                 rows.append((f"engine vs classic loop: {r['id']} ({r['model']})", ">= 10x",
                              f"{m['engine']:,.0f} vs {m['classic']:,.0f} samples/s: {c:.1f}x "
-                             f"{met(c >= 10, f'{100 * (1 - c / 10):.0f} % short')}"))
+                             f"{met(c >= 10, f'{100 * (1 - c / 10):.0f} % short')}{note}"))
     if "augment" not in args.skip and (text := part("cifar_augment.py", "--images", "4000")):
         found = re.search(r"samples/s \(wall\): no augmentation ([\d.]+), batched augmentation ([\d.]+), "
                           r"ratio ([\d.]+)x", text)
@@ -84,48 +91,47 @@ def main() -> None:
             rows.append(("cifar augmented epoch vs none", ">= 0.85x",
                          f"{float(found.group(2)):,.0f} vs {float(found.group(1)):,.0f} samples/s: "
                          f"{ratio:.2f}x {met(ratio >= 0.85)}"))
-    if "plan" not in args.skip and part("plan.py"):
+    if (note := ran("plan", "plan.py")) is not None:
         plan = json.loads((OUT / "plan.json").read_text())
         counts = {}
         for r in plan["shared"]:
             counts.setdefault(r["what"], []).append(r["made_by"])
         rows.append(("work done once (full plan): each output's making jobs", "1 each",
                      "; ".join(f"{len(v)} {k}, {max(v)} job max" for k, v in counts.items())
-                     + f" {met(plan['once'])}"))
-    if "smoke" not in args.skip and part("smoke_run.py"):
+                     + f" {met(plan['once'])}{note}"))
+    if (note := ran("smoke_run", "smoke_run.py")) is not None:
         s = json.loads((OUT / "smoke_run.json").read_text())
         wall = s["wall_s"]
         rows.append((f"smoke DAG cold, {s['chapters']} chapters, {s['jobs']} jobs, {s['cores']} cores",
                      "<= 300 s",
                      f"{wall:.0f} s {met(wall <= 300, f'by {wall - 300:.0f} s')} "
-                     f"(load {s['load_start']:.1f} -> {s['load_end']:.1f})"))
+                     f"(load average {s.get('load_mean', s['load_start']):.1f} mean, "
+                     f"{s.get('load_max', s['load_end']):.1f} max){note}"))
         rows.append(("same: peak memory of the process tree", "<= 4 GiB",
-                     f"{s['peak_rss_gib']:.2f} GiB {met(s['peak_rss_gib'] <= 4)}"))
+                     f"{s['peak_rss_gib']:.2f} GiB {met(s['peak_rss_gib'] <= 4)}{note}"))
         rows.append(("no-op `snakemake -n report`, no Slurm client", "<= 5 s",
-                     f"{s['noop_dry_run_s']:.1f} s {met(s['noop_dry_run_s'] <= 5)}"))
+                     f"{s['noop_dry_run_s']:.1f} s {met(s['noop_dry_run_s'] <= 5)}{note}"))
         if s.get("noop_dry_run_unanswered_slurm_s") is not None:
             t = s["noop_dry_run_unanswered_slurm_s"]
             rows.append(("same, Slurm plugin installed, client with no controller", "<= 5 s",
-                         f"{t:.1f} s {met(t <= 5, f'by {t - 5:.0f} s')}"))
+                         f"{t:.1f} s {met(t <= 5, f'by {t - 5:.0f} s')}{note}"))
         rows.append(("one hyper-parameter changed (mnist/keras_style/mlp lr): jobs planned",
                      ", ".join(f"{k} {v}" for k, v in s["rerun_expected"].items()),
                      ", ".join(f"{k} {v}" for k, v in s["rerun_after_one_change"].items())
-                     + f" {met(s['rerun_after_one_change'] == s['rerun_expected'])}"))
-    if "gpu" not in args.skip and part("gpu_budget.py"):
+                     + f" {met(s['rerun_after_one_change'] == s['rerun_expected'])}{note}"))
+    if (note := ran("gpu_budget", "gpu_budget.py")) is not None:
         g = json.loads((OUT / "gpu_budget.json").read_text())
         a = g["assumptions"]
         rows.append(("full-scale report on one H100, ESTIMATED from FLOPs "
                      f"({a['utilisation']:.0%} of {a['tflops']:.0f} TFLOP/s, >= {a['step_ms']} ms/step)",
                      "<= 60 min", f"~{g['total_min']:.0f} min (estimate, not measured) "
-                     f"{met(g['total_min'] <= 60)}"))
+                     f"{met(g['total_min'] <= 60)}{note}"))
     print(f"\n## Summary ({platform.node() or 'this machine'}: {os.cpu_count()} CPUs, {platform.machine()}, "
           f"no GPU; load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"{time.strftime('%Y-%m-%d')})\n")
     print("| benchmark | target | measured |\n|---|---|---|")
     for name, target, value in rows:
         print(f"| {name} | {target} | {value} |")
-    for skipped in args.skip:
-        print(f"| ({skipped}: skipped) | | |")
 
 
 if __name__ == "__main__":

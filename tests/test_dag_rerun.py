@@ -21,7 +21,6 @@ def test_one_changed_hyper_parameter_reruns_that_variant_its_readers_and_the_rep
         ("train", "mnist/keras_style/mlp"),  # the variant (its one seed)
         ("aggregate_seeds", "mnist/keras_style/mlp"),
         ("untangling", "mnist/untangling/mlp_hidden"),  # reads the MLP's model.pt
-        ("aggregate_seeds", "mnist/untangling/mlp_hidden"),
         ("chapter_summary", "mnist"),
         ("report", ""),
     ]), out[-3000:]

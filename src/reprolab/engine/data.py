@@ -10,9 +10,17 @@ from torch import nn
 Inputs = torch.Tensor | dict[str, torch.Tensor]  # one tensor, or one per modality
 
 
+def rows(x: torch.Tensor, index) -> torch.Tensor:
+    """`x[index]`; with a 1-d tensor of indices, `index_select` (the same rows, about 10x less
+    overhead per call on a CPU than advanced indexing: it counts once per batch of every epoch)."""
+    if isinstance(index, torch.Tensor) and index.dim() == 1 and index.dtype == torch.int64:
+        return x.index_select(0, index)
+    return x[index]
+
+
 def take(x: Inputs, index) -> Inputs:
     """Rows `index` (a tensor of indices or a slice) of one input or of every modality."""
-    return {k: v[index] for k, v in x.items()} if isinstance(x, dict) else x[index]
+    return {k: rows(v, index) for k, v in x.items()} if isinstance(x, dict) else rows(x, index)
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Split:
         return Split(x, self.y.to(device))
 
     def __getitem__(self, index) -> Split:
-        return Split(take(self.x, index), self.y[index])
+        return Split(take(self.x, index), rows(self.y, index))
 
 
 class Normalizer(nn.Module):

@@ -15,6 +15,7 @@ from reprolab.chapters.sequences.report import loss_course
 from reprolab.models import build_model, count_parameters
 from reprolab.models.sequences import keras_rnn_parameters
 from reprolab.report import method, questions
+from reprolab.report.generic import SETUP_COLUMNS
 from reprolab.report.parts import (
     NOT_ENOUGH_EPOCHS,
     ChapterPart,
@@ -34,8 +35,6 @@ from reprolab.report.parts import (
 
 SOURCE = "seed 002, TP 5"
 SMOKE = questions.SMOKE_NOTE
-SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "optimiser", "batch", "epochs",
-                 "seeds"]
 BLEU_SCALE = 0.01  # BLEU is in [0, 1]: one point of report.tolerance is 0.01
 
 

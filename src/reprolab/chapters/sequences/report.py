@@ -18,6 +18,7 @@ from reprolab import figures
 from reprolab.models import build_model, count_parameters
 from reprolab.models.sequences import keras_rnn_parameters, torch_rnn_parameters
 from reprolab.report import method, questions
+from reprolab.report.generic import SETUP_COLUMNS
 from reprolab.report.parts import (
     NOT_ENOUGH_EPOCHS,
     ChapterPart,
@@ -35,8 +36,6 @@ from reprolab.report.parts import (
 
 SOURCE = "seed 002, TP 4"
 SMOKE = questions.SMOKE_NOTE
-SETUP_COLUMNS = ["variant", "model", "parameters", "data", "train / test", "optimiser", "batch", "epochs",
-                 "seeds"]
 
 
 def _samples(r: VariantResult) -> dict:

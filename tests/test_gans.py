@@ -350,7 +350,7 @@ def test_dcgan_job_trains_draws_and_scores_with_a_random_inception(tmp_path):
               "task_options": {"d_steps": 2, "fresh_batches": True},
               "snapshot": {"samples": 9, "columns": 3, "strip": 2},
               "score": {"name": "fid", "samples": 6, "image_size": 75}}
-    m = run_gan_job(tmp_path, params, {"prepared": prepared, "fid_inception": assets / "manifest.json"})
+    m = run_gan_job(tmp_path, params, {"prepared": prepared, "asset_fid_inception": assets / "manifest.json"})
     assert m["steps"] == 2 * 2 and m["d_updates"] == 2 * m["g_updates"] == 8  # 2 epochs of 2 batches of 8 + 8
     assert m["fid_samples"] == 6 and math.isfinite(m["test_fid"]) and m["test_fid"] > 0
     assert m["fid_weights"].startswith("random") and len(m["grid_change"]) == 2

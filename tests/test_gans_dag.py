@@ -55,7 +55,7 @@ def test_the_gan_kind_names_its_inputs():
                       "classifier": "results/mnist/keras_style/cnn/seed0/model.pt"}
     faces = kind.inputs(resolve(CONFIG, "gans", "dcgan_celeba", "d5_g1"), CONFIG)
     assert faces == {"prepared": "data/prepared/celeba",
-                     "fid_inception": "data/assets/fid_inception/manifest.json"}
+                     "asset_fid_inception": "data/assets/fid_inception/manifest.json"}
     bad = {**CONFIG, "chapters": {**CONFIG["chapters"], "gans": {"experiments": {"cgan_mnist": {
         "defaults": {"kind": "gan", "dataset": "mnist", "classifier": "mnist/untangling/raw"},
         "variants": {"cdcgan": {}}}}}}}

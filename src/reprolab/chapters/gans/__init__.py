@@ -17,11 +17,10 @@ SEED_FILES = ("metrics.json", "history.csv", "steps.csv", "model.pt")  # per see
 
 
 def gan_inputs(variant: Variant, config: dict) -> dict[str, str]:
-    """The prepared dataset; the manifest of each asset the variant names (the FID's Inception:
-    a fixture's lists no file, the network is then random); the classifier's trained model."""
-    inputs = {name: path for name, path in prepared_data(variant, config).items() if name != "assets"}
-    for asset in variant.params.get("assets", []):
-        inputs[asset] = paths.asset_manifest(config["data"]["root"], asset)
+    """The prepared dataset; the manifest of each asset the variant names, as `asset_<name>` (the
+    FID's Inception: a fixture's lists no file, the network is then random); the classifier's
+    trained model."""
+    inputs = prepared_data(variant, config)
     if classifier := variant.params.get("classifier"):
         parts = classifier.split("/")
         if len(parts) != 3:

@@ -178,7 +178,7 @@ def run_seed(variant: Variant, seed: int, inputs: dict, out_dir: Path) -> dict:
     score = p["score"]
     shots = load_snapshots(out_dir / "snapshots", int(result.final["epochs"]))
     if score["name"] == "fid":
-        weights = _asset_file(Path(inputs["fid_inception"]).parent)
+        weights = _asset_file(Path(inputs["asset_fid_inception"]).parent)
         scored = fid_scores(task, train.x, test.x, score, weights, seed, device)
     elif score["name"] == "classifier":
         scored = classifier_scores(task, test.x, test.y, score, Path(inputs["classifier"]),

@@ -32,7 +32,8 @@ class Resources(dict):
 
 
 def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
-    """At full scale (device auto), each training job requests `--gpus=1`; other jobs none."""
+    """At full scale (device auto), each training job and each feature extraction requests
+    `--gpus=1`; other jobs none."""
     plugin = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
     work = copy_repo(tmp_path / "repo")
     run = snakemake("-n", "--forceall", "--profile", "profiles/slurm", "report", cwd=work, slurm=True)
@@ -46,7 +47,7 @@ def test_full_scale_training_asks_slurm_for_one_gpu_per_job(tmp_path):
         if "gpu" in resources:
             resources["gpu"] = int(resources["gpu"])
         gres = plugin.set_gres_string(SimpleNamespace(resources=resources))
-        wanted = ""
+        wanted = "--gpus=1" if rule == "extract_features" else ""  # the backbone runs on the GPU
         ids = dict(item.split("=", 1) for item in wildcards.split(", ")) if wildcards else {}
         if rule != "aggregate_seeds" and "id" in ids:
             variant = resolve(config, *ids["id"].split("/"))

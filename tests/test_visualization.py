@@ -338,5 +338,5 @@ def test_config_and_references_describe_the_chapter():
     viz = experiments["class_viz"]
     assert (viz["defaults"]["lr"], viz["defaults"]["iterations"], viz["defaults"]["reg"]) == (5, 200, 0.001)
     references = yaml.safe_load((REPO / "references.yaml").read_text())
-    assert list(references)[-1] == "visualization"
+    assert "visualization" in references
     assert references["visualization"]["cam"]["contrast"][0]["value"] == 80

@@ -127,11 +127,11 @@ def test_dvc_repro_on_a_fresh_clone(tmp_path):
     second = dvc("repro", cwd=work)
     assert not jobs_run(second) and "Running stage" not in second, second
 
+    # Edit config.yaml as a user would, by hand: its comments (whose each setting is) stay.
     config_path = work / "config.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    logreg = config["chapters"]["mnist"]["experiments"]["keras_style"]["variants"]["logreg"]
-    logreg["batch_size"] = 50
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    text = config_path.read_text()
+    assert text.count("logreg: {model: logreg}") == 1
+    config_path.write_text(text.replace("logreg: {model: logreg}", "logreg: {model: logreg, batch_size: 50}"))
     before = seed_results(work)
     third = dvc("repro", cwd=work)
     assert jobs_run(third) == {"train": 1, "aggregate_seeds": 1, "chapter_summary": 1, "report": 1}, third

@@ -375,3 +375,46 @@ def test_a_cuda_epoch_uses_bf16_and_channels_last_and_matches_the_cpu(tmp_path):
     assert math.isfinite(cuda["train_loss"]) and math.isfinite(cuda["test_loss"])
     assert cuda["train_loss"] == pytest.approx(cpu["train_loss"], abs=0.1)
     assert cuda["test_loss"] == pytest.approx(cpu["test_loss"], abs=0.1)
+
+
+def test_a_gpu_turns_on_cudnn_autotuning(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert select_device("cuda").type == "cuda" and torch.backends.cudnn.benchmark
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert select_device("auto").type == "cuda" and torch.backends.cudnn.benchmark
+
+
+def test_train_config_reads_a_variants_params():
+    params = {"epochs": 3, "batch_size": 16, "optimizer": {"name": "sgd", "lr": 0.1}, "compile": True}
+    cfg = TrainConfig.from_params(params, seed=2)
+    assert (cfg.epochs, cfg.batch_size, cfg.seed, cfg.compile, cfg.keep_best) == (3, 16, 2, True, False)
+    assert cfg.fingerprint == runner.fingerprint(params, 2) != runner.fingerprint(params, 3)
+    assert cfg.fingerprint != TrainConfig.from_params({**params, "batch_size": 8}, seed=2).fingerprint
+    given = TrainConfig.from_params(params, seed=2, fingerprint="data too", eval_batch_size=7)
+    assert (given.fingerprint, given.eval_batch_size) == ("data too", 7)
+
+
+def test_compile_switch_compiles_the_network_and_agrees_with_eager(tmp_path, monkeypatch):
+    """`compile: true`: the network runs compiled, its state dict keeps its keys (checkpoints and
+    model.pt stay interchangeable), and training gives the eager numbers up to rounding. Compiled
+    with `aot_eager` (the graph capture and autograd of torch.compile, without Inductor's code
+    generation, which takes a minute on 2 cores)."""
+    real = torch.nn.Module.compile
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: real(self, backend="aot_eager", **kw))
+    eager_model, eager = train_once(tmp_path / "eager", config(epochs=2), "mlp")
+    model, compiled = train_once(tmp_path / "compiled", config(epochs=2, compile=True), "mlp")
+    assert model._compiled_call_impl is not None and eager_model._compiled_call_impl is None
+    assert list(model.state_dict()) == list(eager_model.state_dict())
+    for key in ("train_loss", "test_loss", "test_acc"):
+        assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-4), key
+
+
+def test_a_gan_compiles_both_networks():
+    from reprolab.engine.tasks.adversarial import GAN, AdversarialTask
+
+    gan = GAN(torch.nn.Linear(4, 6), torch.nn.Linear(6, 1))
+    task = AdversarialTask(gan, {"name": "adam", "lr": 1e-3}, latent_dim=4)
+    task.compile()
+    assert gan.generator._compiled_call_impl is not None
+    assert gan.discriminator._compiled_call_impl is not None

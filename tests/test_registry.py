@@ -32,6 +32,15 @@ def test_max_epochs_caps_every_variant(config):
     assert {v.params["epochs"] for v in variants(config, kind="train")} == {2}
 
 
+def test_compile_is_asked_run_wide_or_per_variant(config):
+    assert config["compile"] is False
+    assert not any("compile" in v.params for v in variants(config))  # eager runs: params unchanged
+    config["chapters"]["cifar"]["experiments"]["cifar10"]["variants"]["baseline"] = {"compile": True}
+    assert [v.id for v in variants(config) if v.params.get("compile")] == ["cifar/cifar10/baseline"]
+    config["compile"] = True
+    assert all(v.params["compile"] for v in variants(config, kind="train"))
+
+
 def test_unknown_id_says_what_exists(config):
     with pytest.raises(ConfigError, match="unknown experiment id mnist/keras_style/nope"):
         resolve(config, "mnist", "keras_style", "nope")

@@ -40,8 +40,8 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """`data` as indented JSON (metrics, summaries, manifests)."""
-    return write_text(path, json.dumps(data, indent=2))
+    """`data` as indented JSON (metrics, summaries, manifests), non-ASCII text kept as it is."""
+    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def save_torch(obj: Any, path: str | Path) -> Path:

@@ -79,6 +79,8 @@ def resolve(config: dict, chapter: str, experiment: str, name: str) -> Variant:
     params.setdefault("kind", "train")
     params.setdefault("seeds", config.get("seeds", [0]))
     params.setdefault("device", config.get("device", "auto"))
+    if config.get("compile"):  # only when asked: eager runs keep their params (and fingerprints)
+        params.setdefault("compile", True)
     cap = config.get("max_epochs")
     if cap is not None and "epochs" in params:
         params["epochs"] = min(int(params["epochs"]), int(cap))

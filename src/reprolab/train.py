@@ -6,8 +6,6 @@ The variant's `task` (default `classification`) picks the engine's task; other t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.engine.data import load_normalizer, normalizer_state
 from reprolab.engine.device import device_name  # noqa: F401  (re-exported: jobs import it from here)
-from reprolab.engine.runner import run_epochs
+from reprolab.engine.runner import fingerprint, run_epochs  # noqa: F401  (fingerprint: re-exported)
 from reprolab.engine.tasks import make_task
 from reprolab.errors import TrainingError
 from reprolab.kinds import Job
@@ -39,10 +37,6 @@ def load_data(params: dict, prepared_dir: Path) -> tuple[Split, Split, Split | N
         n_val = min(int(n_val), len(train) // 5)
         train, val = train[:-n_val], train[-n_val:]
     return train, test, val
-
-
-def fingerprint(params: dict, seed: int) -> str:
-    return hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def out_of_memory(variant: Variant, device: torch.device, out_dir: Path) -> str:
@@ -65,11 +59,7 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
     train, test, val = load_data(params, Path(prepared_dir))
     torch.manual_seed(seed)
     model = build_model(params["model"], **params.get("model_options", {}))
-    cfg = TrainConfig(
-        epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
-        optimizer=params["optimizer"], scheduler=params.get("scheduler"), seed=seed,
-        keep_best=bool(params.get("keep_best", False)), fingerprint=fingerprint(params, seed),
-    )
+    cfg = TrainConfig.from_params(params, seed)
     task = params.get("task", "classification")
     try:
         if task == "classification":
@@ -84,21 +74,33 @@ def run(variant: Variant, seed: int, prepared_dir: Path, out_dir: Path) -> dict:
                                 train, cfg, out_dir, device=device, test=test, val=val)
     except torch.cuda.OutOfMemoryError as e:
         raise TrainingError(out_of_memory(variant, device, out_dir)) from e
-    save_torch({"model": params["model"], "model_options": params.get("model_options", {}),
-                "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
-               out_dir / "model.pt")
-    metrics = {"id": variant.id, "seed": seed, **result.final,
-               "params": count_parameters(model), "input_shape": input_shape(train.x),
-               "n_train": len(train), "n_test": len(test),
-               "device": device.type, "device_name": device_name(device),
-               "torch_threads": torch.get_num_threads(),
-               "wall_time_s": time.perf_counter() - tic}
+    metrics = {"id": variant.id, "seed": seed, **result.final, "input_shape": input_shape(train.x),
+               **run_facts(model, train, test, device, tic)}
     if task == "classification":
         metrics["n_classes"] = int(torch.cat([train.y, test.y]).max()) + 1
     if params.get("confusion_matrix") and task == "classification":
         metrics["confusion"] = confusion_matrix(model, test, normalizer, cfg.eval_batch_size, device).tolist()
-    write_json(out_dir / "metrics.json", metrics)
-    (out_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return save_seed(out_dir, {"model": params["model"], "model_options": params.get("model_options", {}),
+                               "state_dict": model.state_dict(), "normalizer": normalizer_state(normalizer)},
+                     metrics)
+
+
+def run_facts(model: torch.nn.Module, train: Split, test: Split, device: torch.device,
+              started: float) -> dict:
+    """What every trained seed's metrics.json records besides its results: the network's and the
+    data's sizes, the device, and the seconds since `started` (a `perf_counter` time)."""
+    return {"params": count_parameters(model), "n_train": len(train), "n_test": len(test),
+            "device": device.type,
+            "device_name": device_name(device), "torch_threads": torch.get_num_threads(),
+            "wall_time_s": time.perf_counter() - started}
+
+
+def save_seed(out_dir: Path, model_file: dict, metrics: dict) -> dict:
+    """A finished seed: `model.pt` then `metrics.json`, each written whole, then the checkpoint
+    removed (a crash before that leaves it: the job then finishes without training again)."""
+    save_torch(model_file, Path(out_dir) / "model.pt")
+    write_json(Path(out_dir) / "metrics.json", metrics)
+    (Path(out_dir) / "checkpoint.pt").unlink(missing_ok=True)
     return metrics
 
 

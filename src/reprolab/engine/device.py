@@ -1,4 +1,5 @@
-"""The device a run uses, and what changes on a GPU: bf16 autocast and channels-last images."""
+"""The device a run uses, and what changes on a GPU: cuDNN autotuning, bf16 autocast and channels-last
+images."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from reprolab.errors import ConfigError
 def select_device(name: str) -> torch.device:
     """`auto` -> CUDA when present, else CPU; `cuda` fails clearly when there is none."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: cuda was asked for but no CUDA GPU is visible to this job (no GPU, "
                           "no driver, CUDA_VISIBLE_DEVICES empty, or a CPU-only torch build); set "
                           "device: auto (CUDA when present, else CPU) or device: cpu in config.yaml, "
                           "for the whole run or for the variant")
+    if name == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: cuDNN picks its fastest kernels once
     return torch.device(name)
 
 

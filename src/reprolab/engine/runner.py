@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
+import json
 import logging
 import math
 import time
@@ -40,7 +42,23 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 1000
     keep_best: bool = False  # with a validation split: test the best-on-validation model
+    compile: bool = False  # torch.compile the task's networks (config key `compile`)
     fingerprint: str = ""  # a checkpoint made under other settings is never resumed
+
+    @classmethod
+    def from_params(cls, params: dict, seed: int, **given) -> TrainConfig:
+        """One seed's settings from a variant's registry params; `given` fields (the fingerprint
+        of a run that also depends on its data, the evaluation batch) as they are."""
+        fields = {"epochs": int(params["epochs"]), "batch_size": int(params["batch_size"]),
+                  "optimizer": params["optimizer"], "scheduler": params.get("scheduler"), "seed": seed,
+                  "keep_best": bool(params.get("keep_best", False)),
+                  "compile": bool(params.get("compile", False)), "fingerprint": fingerprint(params, seed)}
+        return cls(**(fields | given))
+
+
+def fingerprint(params: dict, seed: int) -> str:
+    """A short hash of a run's settings and seed: its checkpoint is resumed only under the same."""
+    return hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -71,6 +89,8 @@ def run_epochs(task: Task, train: Split, cfg: TrainConfig, out_dir: Path, *, dev
     ckpt_path, history_path, steps_path = (out_dir / name for name in
                                            ("checkpoint.pt", "history.csv", "steps.csv"))
     task.model.to(device)
+    if cfg.compile:
+        task.compile()
     train = train.to(device)
     test, val = (None if s is None else s.to(device) for s in (test, val))
     metric, direction = task.primary

@@ -53,6 +53,10 @@ class Task(ABC):
         """Rows logged per optimizer step since the last call, for `steps.csv` (none here)."""
         return []
 
+    def compile(self) -> None:
+        """`torch.compile` the networks the train step calls, in place (state dicts keep their keys)."""
+        self.model.compile()
+
     def state_dict(self) -> dict:
         """Everything a resumed run needs: the model, optimizers and schedulers."""
         return {"model": self.model.state_dict(),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from reprolab import figures
+from reprolab.atomic import write_json
 from reprolab.data.datasets import fsdd
 from reprolab.kinds import Job
 
@@ -35,5 +35,5 @@ def recording_figures(job: Job) -> dict:
     metrics = {"id": variant.id, "recording": path.name, "digit": digit, "speaker": speaker, "take": take,
                "sample_rate": rate, "samples": len(samples), "duration_s": len(samples) / rate,
                "peak": float(np.abs(samples).max()), "frames": int(mel_db.shape[1]), **options}
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(job.outputs["metrics"], metrics)
     return metrics

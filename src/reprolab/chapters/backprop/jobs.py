@@ -11,7 +11,6 @@ Kind `svm`: scikit-learn's SVC on a 2-D set, with a sweep over C.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from sklearn.svm import SVC
 from torch import nn
 
 from reprolab import figures
+from reprolab.atomic import write_json
 from reprolab.data.prepare import load_split
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
@@ -200,7 +200,7 @@ def run_scratch_seed(variant: Variant, seed: int, prepared_dir: Path, out_dir: P
                "n_train": len(x_train), "n_test": len(x_test), "n_inputs": sizes[0], "n_classes": sizes[-1],
                "device": "cpu",
                "device_name": device_name(torch.device("cpu")), "wall_time_s": time.perf_counter() - tic}
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out_dir / "metrics.json", metrics)
     if p.get("boundary"):
         figures.decision_boundary(
             lambda grid: predict(torch.from_numpy(grid).float())[:, 1].numpy(),
@@ -252,5 +252,5 @@ def svm(job: Job) -> dict:
     if sweep:
         figures.sweep(pd.DataFrame(sweep), "C", ["train_acc", "test_acc"], out["c_sweep"],
                       f"{variant.id}: accuracy against C", "accuracy (%)")
-    out["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(out["metrics"], metrics)
     return metrics

@@ -8,7 +8,6 @@ shared runner (`masked_sequence` task) and captions the test photos; the seeds a
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -17,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reprolab.atomic import write_json
 from reprolab.chapters.captioning import data as cap
 from reprolab.chapters.captioning.plots import captioned_photos, word_frequencies
 from reprolab.chapters.sequences.jobs import train_eval_metrics
 from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
 from reprolab.kinds import Job
-from reprolab.models import build_model, count_parameters
+from reprolab.models import build_model
 from reprolab.models.captioning import decode
 from reprolab.results import aggregate
-from reprolab.train import device_name, fingerprint
+from reprolab.train import run_facts, save_seed
 
 log = logging.getLogger(__name__)
 SHOWN_WORDS = 100  # the word-frequency figure: the most frequent words
@@ -105,8 +105,7 @@ def show_and_tell(job: Job) -> dict:
         torch.manual_seed(seed)
         model = build_model(p["model"], **options)
         model.word_vectors.copy_(vectors)
-        cfg = TrainConfig(epochs=int(p["epochs"]), batch_size=int(p["batch_size"]), optimizer=p["optimizer"],
-                          scheduler=p.get("scheduler"), seed=seed, fingerprint=fingerprint(p, seed))
+        cfg = TrainConfig.from_params(p, seed)
         task = make_task("masked_sequence", model.to(device), cfg.optimizer, cfg.scheduler,
                          per_sequence=bool(p.get("per_sequence_loss", False)))
         result = run_epochs(task, train, cfg, out, device=device, test=test)
@@ -116,18 +115,14 @@ def show_and_tell(job: Job) -> dict:
         hypotheses = [[vocabulary[i] for i in ids] for ids in greedy]
         scores, course = cap.bleu(hypotheses, references), cap.bleu(hypotheses, course_refs)
         model = model.cpu()
-        torch.save({"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
-                    "vocabulary": vocabulary}, out / "model.pt")
-        metrics = {"id": variant.id, "seed": seed, **result.final, **final, "params": count_parameters(model),
+        metrics = {"id": variant.id, "seed": seed, **result.final, **final,
                    **{f"bleu{n}": s for n, s in enumerate(scores, 1)},
                    **{f"bleu{n}_course": s for n, s in enumerate(course, 1)},
                    "greedy_words_mean": float(np.mean([len(h) for h in hypotheses])),
                    "greedy_distinct": len({" ".join(h) for h in hypotheses}),
-                   "n_train": len(train), "n_test": len(test), "device": device.type,
-                   "device_name": device_name(device), "torch_threads": torch.get_num_threads(),
-                   "wall_time_s": time.perf_counter() - tic}
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        (out / "checkpoint.pt").unlink(missing_ok=True)
+                   **run_facts(model, train, test, device, tic)}
+        save_seed(out, {"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
+                        "vocabulary": vocabulary}, metrics)
         seed_dirs.append(out)
         models[seed] = (model, hypotheses)
     combined = aggregate(variant, seed_dirs, job.out_dir) | facts
@@ -136,7 +131,7 @@ def show_and_tell(job: Job) -> dict:
                            p["decoding"], first)
     combined |= {"captions_seed": first, "chance_loss": math.log(len(vocabulary)),
                  "n_classes": len(vocabulary)}
-    job.outputs["captions"].write_text(json.dumps(shown, indent=2, ensure_ascii=False))
+    write_json(job.outputs["captions"], shown)
     photos = torch.load(prepared / "test.pt", weights_only=True)["x"]
     t = shown["temperature"]
     captioned_photos([photos[e["row"]].numpy() for e in shown["images"]],
@@ -145,7 +140,7 @@ def show_and_tell(job: Job) -> dict:
                      job.outputs["photos"],
                      f"Test photos: the greedy caption, captions sampled at temperature {t:g}, a reference "
                      f"(seed {first})")
-    job.outputs["metrics"].write_text(json.dumps(combined, indent=2, ensure_ascii=False))
+    write_json(job.outputs["metrics"], combined)
     return combined
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import torch
 
 from reprolab import figures
+from reprolab.atomic import write_json
 from reprolab.kinds import Job
 from reprolab.train import load_data
 
@@ -45,5 +44,5 @@ def samples(job: Job) -> dict:
         metrics[f"{modality}_mean"] = float(x.mean(dtype=torch.float64)) * scale
         metrics[f"{modality}_nearest_mean_acc"] = nearest_mean_accuracy(
             train.x[modality], train.y, test.x[modality], test.y)
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(job.outputs["metrics"], metrics)
     return metrics

@@ -12,7 +12,6 @@ last epoch) and `evolution.png` (a few samples at every epoch), drawn with PIL.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -25,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 from torch.nn import functional as F
 
+from reprolab.atomic import write_json
 from reprolab.chapters.gans import scores
 from reprolab.engine import TrainConfig, run_epochs, select_device
 from reprolab.engine.tasks.adversarial import AdversarialTask, Snapshots, load_snapshots
@@ -33,7 +33,7 @@ from reprolab.kinds import Job
 from reprolab.models import build_model, count_parameters
 from reprolab.registry import Variant
 from reprolab.results import aggregate
-from reprolab.train import device_name, fingerprint, load_data, load_trained
+from reprolab.train import load_data, load_trained, run_facts, save_seed
 
 log = logging.getLogger(__name__)
 D_NEAR_ZERO, G_HIGH = 0.1, 6.0  # a D loss under 0.1: D wins; a G loss above 6: the seed's "supérieur à 6"
@@ -172,8 +172,7 @@ def run_seed(variant: Variant, seed: int, inputs: dict, out_dir: Path) -> dict:
     task = AdversarialTask(model, p["optimizer"], p.get("scheduler"), latent_dim=latent_dim, transform=pixels,
                            snapshots=Snapshots(noise, labels, out_dir / "snapshots"), **options)
     task.snapshot()  # epoch 0: the untrained generator
-    cfg = TrainConfig(epochs=int(p["epochs"]), batch_size=int(p["batch_size"]), optimizer=p["optimizer"],
-                      scheduler=p.get("scheduler"), seed=seed, fingerprint=fingerprint(p, seed))
+    cfg = TrainConfig.from_params(p, seed)
     result = run_epochs(task, train, cfg, out_dir, device=device, test=test, val=val)
     score = p["score"]
     shots = load_snapshots(out_dir / "snapshots", int(result.final["epochs"]))
@@ -185,23 +184,16 @@ def run_seed(variant: Variant, seed: int, inputs: dict, out_dir: Path) -> dict:
                                    int(p.get("pad", 0)), seed, device, shots, labels)
     else:
         raise ConfigError(f"{variant.id}: score.name {score['name']!r} is not fid or classifier")
-    torch.save({"model": p["model"], "model_options": p.get("model_options", {}),
-                "state_dict": model.state_dict(), "normalizer": None}, out_dir / "model.pt")
-    metrics = {"id": variant.id, "seed": seed, **result.final, **loss_statistics(pd.read_csv(out_dir /
-                                                                                              "steps.csv")),
+    metrics = {"id": variant.id, "seed": seed, **result.final,
+               **loss_statistics(pd.read_csv(out_dir / "steps.csv")),
                **scored, "grid_change": scores.grid_change(shots), "score": score["name"],
-               "params": count_parameters(model),
                "params_generator": count_parameters(model.generator),
                "params_discriminator": count_parameters(model.discriminator),
                "latent_dim": latent_dim, "image_shape": list(real.shape[1:]),
-               "n_train": len(train), "n_test": len(test), "n_val": len(val) if val is not None else 0,
-               "snapshot_epochs": int(result.final["epochs"]),
-               "device": device.type, "device_name": device_name(device),
-               "torch_threads": torch.get_num_threads(),
-               "wall_time_s": time.perf_counter() - tic}
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out_dir / "checkpoint.pt").unlink(missing_ok=True)
-    return metrics
+               "n_val": len(val) if val is not None else 0, "snapshot_epochs": int(result.final["epochs"]),
+               **run_facts(model, train, test, device, tic)}
+    return save_seed(out_dir, {"model": p["model"], "model_options": p.get("model_options", {}),
+                               "state_dict": model.state_dict(), "normalizer": None}, metrics)
 
 
 def _asset_file(asset_dir: Path) -> Path | None:
@@ -294,5 +286,5 @@ def gan(job: Job) -> dict:
         shutil.rmtree(folder / "snapshots", ignore_errors=True)
     combined = aggregate(variant, seed_dirs, job.out_dir, curves=False)
     combined |= {key: runs[0][key] for key in KEPT if key in runs[0]}
-    job.outputs["metrics"].write_text(json.dumps(combined, indent=2))
+    write_json(job.outputs["metrics"], combined)
     return combined

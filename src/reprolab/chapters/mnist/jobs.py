@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from reprolab import figures
+from reprolab.atomic import write_json
 from reprolab.data.prepare import load_split
 from reprolab.kinds import Job
 from reprolab.metrics import neighbourhood_hit
@@ -50,5 +50,5 @@ def untangle(job: Job) -> dict:
         figures.embedding(points, labels, job.outputs[method],
                           f"{variant.name}: {method.upper()} of {n} test images "
                           f"(neighbourhood hit {hit:.3f}, k={p['neighbours']})")
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(job.outputs["metrics"], metrics)
     return metrics

@@ -9,7 +9,6 @@ the smoke run pays Python's start-up once.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reprolab.atomic import save_torch, write_json
 from reprolab.chapters.sequences import text as txt
 from reprolab.chapters.sequences.glove import caption_embeddings, nearest
 from reprolab.chapters.sequences.plots import clusters_tsne
@@ -25,9 +25,9 @@ from reprolab.data.assets.corpora import read_gutenberg
 from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
-from reprolab.models import build_model, count_parameters
+from reprolab.models import build_model
 from reprolab.results import aggregate
-from reprolab.train import device_name, fingerprint
+from reprolab.train import fingerprint, run_facts, save_seed
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,16 @@ def charrnn(job: Job) -> dict:
         out = job.out_dir / f"seed{seed}"
         torch.manual_seed(seed)
         model = build_model(p["model"], **options)
-        cfg = TrainConfig(epochs=int(p["epochs"]), batch_size=int(p["batch_size"]), optimizer=p["optimizer"],
-                          scheduler=p.get("scheduler"), seed=seed,
-                          fingerprint=fingerprint({**p, "text_sha256": digest}, seed))
+        cfg = TrainConfig.from_params(p, seed, fingerprint=fingerprint({**p, "text_sha256": digest}, seed))
         task = make_task("language_model", model.to(device), cfg.optimizer, cfg.scheduler,
                          one_hot=len(symbols))
         result = run_epochs(task, train, cfg, out, device=device, test=test)
         final = train_eval_metrics(task, train, cfg, device)
         model = model.cpu()
-        torch.save({"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
-                    "symbols": symbols}, out / "model.pt")
-        metrics = {"id": variant.id, "seed": seed, **result.final, **final, "params": count_parameters(model),
-                   "n_train": len(train), "n_test": len(test), "device": device.type,
-                   "device_name": device_name(device), "torch_threads": torch.get_num_threads(),
-                   "wall_time_s": time.perf_counter() - tic}
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        (out / "checkpoint.pt").unlink(missing_ok=True)
+        save_seed(out, {"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
+                        "symbols": symbols},
+                  {"id": variant.id, "seed": seed, **result.final, **final,
+                   **run_facts(model, train, test, device, tic)})
         seed_dirs.append(out)
         models[seed] = model
     combined = aggregate(variant, seed_dirs, job.out_dir)
@@ -98,9 +92,9 @@ def charrnn(job: Job) -> dict:
     combined |= baselines(train, test, len(symbols))
     samples = generation(models[first], x, n_train, p, first, text)
     combined["probe"] = probe(models[first], p["probe"], symbols, x, y, n_train)
-    job.outputs["samples"].write_text(json.dumps(samples, indent=2, ensure_ascii=False))
+    write_json(job.outputs["samples"], samples)
     combined["generation"] = {k: v for k, v in samples.items() if k != "samples"}
-    job.outputs["metrics"].write_text(json.dumps(combined, indent=2, ensure_ascii=False))
+    write_json(job.outputs["metrics"], combined)
     return combined
 
 
@@ -181,7 +175,7 @@ def glove_clusters(job: Job) -> dict:
     split = p.get("captions_split", "train")
     built = caption_embeddings(captions[split]["captions"], _asset(job, "glove6b"), int(p["dim"]))
     words, vectors = built["words"], built["vectors"]
-    torch.save({"words": words, "vectors": vectors,
+    save_torch({"words": words, "vectors": vectors,
                 "source": f"GloVe 6B {p['dim']}-d, Flickr8k {split} captions"}, job.outputs["embeddings"])
     data = vectors.double().numpy()
     seed = variant.seeds[0]
@@ -214,6 +208,6 @@ def glove_clusters(job: Job) -> dict:
                "silhouette_cosine": float(silhouette_score(data, labels, metric="cosine")) if k > 1 else None,
                "centre_cosine_max": float(between.max()), "centre_cosine_mean": float(between.mean()),
                "word_centre_cosine_mean": float(own.mean()), "cluster_sizes": [c["size"] for c in clusters]}
-    job.outputs["clusters"].write_text(json.dumps(clusters, indent=2, ensure_ascii=False))
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    write_json(job.outputs["clusters"], clusters)
+    write_json(job.outputs["metrics"], metrics)
     return metrics

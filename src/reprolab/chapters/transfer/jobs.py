@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reprolab.atomic import write_json
 from reprolab.kinds import Job
 
 
@@ -35,5 +36,5 @@ def load_backbone(job: Job, seed: int = 0):
 
 
 def write_metrics(job: Job, metrics: dict) -> dict:
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(job.outputs["metrics"], metrics)
     return metrics

@@ -20,15 +20,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from reprolab.chapters.transfer import backbone
-from reprolab.chapters.transfer.jobs import load_backbone, weights_origin, write_metrics
+from reprolab.chapters.transfer.jobs import load_backbone, weights_origin
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, run_epochs, select_device
 from reprolab.engine.device import autocast, layout
 from reprolab.engine.optim import make_optimizer, make_scheduler
 from reprolab.engine.task import Task, optimizer_step
 from reprolab.kinds import Job
-from reprolab.models import count_parameters
-from reprolab.train import device_name, fingerprint
+from reprolab.train import run_facts, save_seed
 
 
 def average_precisions(targets, scores, ignore=None) -> np.ndarray:
@@ -161,9 +160,7 @@ def run(job: Job) -> dict:
     model.to(device)
     if device.type == "cuda" and "features" not in p:
         model.to(memory_format=torch.channels_last)
-    cfg = TrainConfig(epochs=int(p["epochs"]), batch_size=int(p["batch_size"]), optimizer=p["optimizer"],
-                      scheduler=p.get("scheduler"), seed=seed, eval_batch_size=eval_batch,
-                      fingerprint=fingerprint(p, seed))
+    cfg = TrainConfig.from_params(p, seed, eval_batch_size=eval_batch)
     task = MultiLabelTask(model, cfg.optimizer, cfg.scheduler, inputs=inputs.to(device))
     result = run_epochs(task, train, cfg, out_dir, device=device, test=test)
     train, test = train.to(device), test.to(device)
@@ -179,17 +176,13 @@ def run(job: Job) -> dict:
             final |= {f"test_ap_{c}": (None if np.isnan(ap) else float(ap)) for c, ap in zip(classes, aps,
                                                                                               strict=True)}
             final["map_classes"] = int((~np.isnan(aps)).sum())
-    torch.save({"backbone": origin["backbone"], "features": "features" in p, "classes": classes,
-                "state_dict": model.state_dict()}, out_dir / "model.pt")
-    (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     metrics = {"id": variant.id, "seed": seed, **origin, **result.final, **final,
-               "params": count_parameters(model), "total_params": sum(t.numel() for t in model.parameters()),
+               "total_params": sum(t.numel() for t in model.parameters()),
                "input_shape": list(train.x.shape[1:]), "n_labels": len(classes), "classes": classes,
-               "n_train": len(train), "n_test": len(test),
                "train_positives": int(train.y.sum()), "test_positives": int(test.y.sum()),
                "train_difficult": int(meta["difficult"]["train"].sum()),
                "test_difficult": int(meta["difficult"]["test"].sum()),
-               "device": device.type, "device_name": device_name(device),
-               "torch_threads": torch.get_num_threads(),
-               "wall_time_s": time.perf_counter() - tic}
-    return write_metrics(job, metrics)
+               **run_facts(model, train, test, device, tic)}
+    saved = {"backbone": origin["backbone"], "features": "features" in p, "classes": classes,
+             "state_dict": model.state_dict()}
+    return save_seed(out_dir, saved, metrics)

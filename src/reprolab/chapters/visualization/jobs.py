@@ -9,13 +9,13 @@ tolerance) are given for a 224-pixel image and scaled with `image_size`.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from reprolab.atomic import write_json
 from reprolab.chapters.visualization import methods, plots
 from reprolab.data.photos import Photo, imagenet_categories, photo_classes, sample_photos
 from reprolab.engine.device import device_name, select_device
@@ -69,7 +69,7 @@ def common(job: Job, s: Setup) -> dict:
 
 def finish(job: Job, s: Setup, metrics: dict) -> dict:
     metrics["wall_time_s"] = time.perf_counter() - s.tic
-    job.outputs["metrics"].write_text(json.dumps(metrics, indent=2))
+    write_json(job.outputs["metrics"], metrics)
     return metrics
 
 

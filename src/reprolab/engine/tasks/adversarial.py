@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reprolab.atomic import save_torch
 from reprolab.engine.data import Split
 from reprolab.engine.optim import make_optimizer, make_scheduler
 from reprolab.engine.task import Task, optimizer_step
@@ -166,13 +167,18 @@ class AdversarialTask(Task):
         labels = None if self.snapshots.labels is None else self.snapshots.labels.to(device)
         self.snapshots.folder.mkdir(parents=True, exist_ok=True)
         images = self.sample(self.snapshots.noise.to(device), labels).cpu()
-        torch.save(images, self.snapshots.path(self.epoch))
+        save_torch(images, self.snapshots.path(self.epoch))
 
     def end_epoch(self) -> float:
         lr = super().end_epoch()
         self.epoch += 1
         self.snapshot()
         return lr
+
+    def compile(self) -> None:
+        """The train step calls the two networks, not `model` itself."""
+        self.model.generator.compile()
+        self.model.discriminator.compile()
 
     def state_dict(self) -> dict:
         return super().state_dict() | {"epoch": self.epoch}

@@ -4,6 +4,6 @@ from pathlib import Path
 from reprolab.job import job
 from reprolab.results import aggregate
 
-with job(snakemake):  # noqa: F821
+with job(snakemake, uses_torch=False):  # noqa: F821
     seed_dirs = list(dict.fromkeys(Path(p).parent for p in snakemake.input))  # noqa: F821
     aggregate(snakemake.params.variant, seed_dirs, Path(snakemake.output.metrics).parent)  # noqa: F821

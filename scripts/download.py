@@ -4,6 +4,6 @@ from pathlib import Path
 from reprolab.data.download import fetch_dataset, fetch_options
 from reprolab.job import job
 
-with job(snakemake):  # noqa: F821
+with job(snakemake, uses_torch=False):  # noqa: F821
     fetch_dataset(snakemake.wildcards.dataset, Path(snakemake.output.manifest).parent,  # noqa: F821
                   **fetch_options(snakemake.params.data))  # noqa: F821

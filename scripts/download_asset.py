@@ -5,6 +5,6 @@ from reprolab.data.assets import fetch_asset
 from reprolab.data.download import fetch_options
 from reprolab.job import job
 
-with job(snakemake):  # noqa: F821
+with job(snakemake, uses_torch=False):  # noqa: F821
     fetch_asset(snakemake.wildcards.asset, Path(snakemake.output.manifest).parent,  # noqa: F821
                 **fetch_options(snakemake.params.data))  # noqa: F821

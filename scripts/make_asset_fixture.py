@@ -4,5 +4,5 @@ from pathlib import Path
 from reprolab.data.assets import write_asset_fixture
 from reprolab.job import job
 
-with job(snakemake):  # noqa: F821
+with job(snakemake, uses_torch=False):  # noqa: F821
     write_asset_fixture(snakemake.wildcards.asset, Path(snakemake.output.manifest).parent)  # noqa: F821

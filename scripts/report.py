@@ -5,7 +5,7 @@ from pathlib import Path
 from reprolab.job import job
 from reprolab.report.render import build_report
 
-with job(snakemake):  # noqa: F821
+with job(snakemake, uses_torch=False):  # noqa: F821
     params = snakemake.params  # noqa: F821
     build_report(
         report=params.report, scale=params.scale, config_hash=params.config_hash,

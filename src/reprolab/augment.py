@@ -20,11 +20,15 @@ Rotation and jitter run on the [0, 1] pixel values: the standardisation is undon
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from kornia.augmentation import ColorJitter, RandomRotation
 from torch import nn
 
 from reprolab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kornia.augmentation import ColorJitter, RandomRotation
 
 KEYS = ("crop", "hflip", "rotation", "color_jitter")
 
@@ -51,11 +55,15 @@ def random_hflip(x: torch.Tensor) -> torch.Tensor:
 
 def random_rotation(degrees: float) -> RandomRotation:
     """torchvision's `RandomRotation(degrees)`, batched: one angle per image, always applied."""
+    from kornia.augmentation import RandomRotation  # here: kornia costs every training job 0.2 s to import
+
     return RandomRotation(degrees, resample="nearest", p=1.0)
 
 
 def color_jitter(strength: float) -> ColorJitter:
     """torchvision's `ColorJitter(strength, strength, strength)`, batched: factors per image."""
+    from kornia.augmentation import ColorJitter  # here: kornia costs every training job 0.2 s to import
+
     return ColorJitter(brightness=strength, contrast=strength, saturation=strength, p=1.0)
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from sklearn.svm import SVC
 from torch import nn
 
 from reprolab import figures
@@ -227,6 +226,8 @@ def scratch(job: Job) -> dict:
 
 def svm(job: Job) -> dict:
     """SVC on the 2-D set: accuracy, decision boundary, and test accuracy across `c_sweep`."""
+    from sklearn.svm import SVC  # here: scikit-learn costs every `scratch` job 1 s to import
+
     tic = time.perf_counter()
     variant, p, out = job.variant, job.variant.params, job.outputs
     train, test = (load_split(job.inputs["prepared"], s) for s in ("train", "test"))

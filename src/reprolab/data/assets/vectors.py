@@ -13,13 +13,15 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
-import torch
 
 from reprolab.data.sources import Asset, RemoteFile
 from reprolab.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 GLOVE_DIMS = (50, 100, 200, 300)
 ASSETS = (
@@ -128,6 +130,8 @@ def read_glove(path: Path, dim: int, vocabulary: Iterable[str] | None = None
 
     Reads `glove.6B.zip` (its `*.<dim>d.txt` member), a GloVe text file, or gensim's `.gz` mirror.
     """
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     path = Path(path)
     keep = set(vocabulary) if vocabulary is not None else None
     words, rows = [], []

@@ -10,12 +10,14 @@ from __future__ import annotations
 import pickle
 import re
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from reprolab.data.sources import Asset, RemoteFile
 from reprolab.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 TORCHVISION = "https://download.pytorch.org/models/"
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's: `<name>-<sha256 prefix>.<ext>`
@@ -57,6 +59,8 @@ def write_fixture(asset: Asset, dest_dir: Path, rng) -> list[Path]:
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     """A checkpoint's state dict, read without unpickling code (`weights_only`)."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as e:
@@ -69,6 +73,7 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 def pretrained_backbone(arch: str, weights_path: Path | None, seed: int = 0) -> nn.Module:
     """torchvision's `arch` with the weights at `weights_path`, or randomly initialised from `seed`.
     torchvision is imported here, not with the module: downloads and fixtures of assets do not need it."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
     import torchvision
 
     if arch not in torchvision.models.list_models(torchvision.models):

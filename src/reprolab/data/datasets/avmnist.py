@@ -19,14 +19,17 @@ import io
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from reprolab.data.download import extract
 from reprolab.data.fixtures import digit_images
 from reprolab.data.sources import RemoteFile
 from reprolab.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 ARCHIVE = "avmnist.tar.gz"
 FILES: tuple[RemoteFile, ...] = (RemoteFile(ARCHIVE, (), gdrive_id="1KvKynJJca5tDtI5Mmp6CoRh9pQywH8Xp"),)
@@ -53,6 +56,8 @@ def _load(root: Path, name: str) -> np.ndarray:
 def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """`{"image": float16 raw / 255 [N, 1, 28, 28], "audio": uint8 [N, 1, 112, 112]}` and labels,
     train and test."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     splits = {}
     with tempfile.TemporaryDirectory(dir=raw_dir) as tmp:
         extract(Path(raw_dir) / ARCHIVE, Path(tmp))

@@ -17,13 +17,16 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from reprolab.data.sources import RemoteFile
 from reprolab.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 ARCHIVE, FOLDER, PARTITION = "img_align_celeba.zip", "img_align_celeba", "list_eval_partition.txt"
 FILES: tuple[RemoteFile, ...] = (
@@ -81,6 +84,8 @@ def centre_square(image: Image.Image, size: int) -> np.ndarray:
 
 def prepare(raw_dir: Path, image_size: int = 64) -> dict[str, dict[str, torch.Tensor]]:
     """uint8 centre crops [N, 3, image_size, image_size] of the official train and test splits."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     partition = read_partition(Path(raw_dir) / PARTITION)
     splits = {}
     for split, code in SPLITS.items():

@@ -12,14 +12,17 @@ import json
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from reprolab.data.download import digests, extract
 from reprolab.data.formats import py2_pickle, read_pickle
 from reprolab.data.sources import RemoteFile
 from reprolab.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
@@ -90,6 +93,8 @@ def verified_archive(raw_dir: Path) -> Path:
 
 def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """uint8 images [N, 3, 32, 32] and int64 labels for `train` (50k) and `test` (10k)."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     archive = verified_archive(Path(raw_dir))
     splits = {}
     with tempfile.TemporaryDirectory(dir=raw_dir) as tmp:

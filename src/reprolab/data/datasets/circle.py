@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from reprolab.data.sources import RemoteFile
+
+if TYPE_CHECKING:
+    import torch
 
 FILES: tuple[RemoteFile, ...] = ()
 SEED = 20240
@@ -39,6 +42,8 @@ def points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """The train and test points, generated from `SEED` (the raw folder holds only a manifest)."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     rng = np.random.default_rng(SEED)
     splits = {}
     for split, n in SIZES.items():

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from reprolab.data.fixtures import is_fixture
@@ -113,6 +112,8 @@ def load_photo(data: bytes, size: int) -> np.ndarray:
 def prepare(raw_dir: Path, size: int = SIZE) -> dict[str, dict]:
     """`train` and `test` photos (uint8 [N, 3, size, size], `y` = row in the split) and `captions`:
     {split: {"names": [...], "captions": [[five captions], ...]}} for train, dev and test."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     raw_dir = Path(raw_dir)
     captions, splits = read_text_release(raw_dir / TEXT_ZIP)
     fixture = is_fixture(raw_dir)

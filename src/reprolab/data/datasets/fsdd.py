@@ -15,14 +15,17 @@ import tempfile
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from reprolab.data.download import extract
 from reprolab.data.fixtures import is_fixture
 from reprolab.data.sources import RemoteFile
 from reprolab.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import torch
 
 VERSION = "1.0.10"
 ARCHIVE = f"v{VERSION}.tar.gz"
@@ -138,6 +141,8 @@ def prepare(raw_dir: Path, split: str = "seed", test_fraction: float = 0.25, spl
     Each recording is cropped or padded with silence to `(width - 1) * hop_length` samples, so
     that every spectrogram has `width` frames.
     """
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     with recordings(raw_dir) as folder:
         paths = sorted(folder.glob("*.wav"), key=parse_name)
         if len(paths) != N_RECORDINGS and not is_fixture(raw_dir):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from reprolab.data.fixtures import digit_images
 from reprolab.data.formats import read_idx, write_idx
 from reprolab.data.sources import RemoteFile, mirrored
 from reprolab.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -47,6 +50,8 @@ def write_fixture(dest_dir: Path, n_train: int, n_test: int, rng: np.random.Gene
 
 def prepare(raw_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """uint8 images [N, 1, 28, 28] and int64 labels for `train` and `test`."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     splits = {}
     for split, prefix in PREFIXES.items():
         images = read_idx(Path(raw_dir) / f"{prefix}-images-idx3-ubyte.gz")

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import torch
 from PIL import Image
 
 from reprolab.data.fixtures import is_fixture
@@ -109,6 +108,8 @@ def prepare(raw_dir: Path, train_per_class: int = TRAIN_PER_CLASS, split_seed: i
 
     `test_per_class` (default: every image left) only serves small runs (the smoke preset).
     """
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     with release_entries(raw_dir) as (entries, where):
         categories = sorted({category for category, _, _ in entries})
         if not is_fixture(raw_dir) and (len(entries) != N_IMAGES or len(categories) != len(CATEGORIES)):

@@ -23,7 +23,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
-import torch
 from PIL import Image
 
 from reprolab.data.fixtures import is_fixture
@@ -95,6 +94,8 @@ def read_split(tar_path: Path, subset: str, size: int, limit: int | None = None,
                expected: int | None = None) -> dict:
     """One image set of a VOC tar: images, 0/1 targets, flags per class, ids, in the set's order.
     `expected`: the number of images the set must have (the release's)."""
+    import torch  # here, not with the module: the jobs writing fixtures run no torch
+
     try:
         tf = tarfile.open(tar_path)
     except (OSError, tarfile.TarError) as e:

@@ -11,8 +11,7 @@ import torch
 import torchvision
 from sklearn.metrics import average_precision_score
 
-from reprolab.chapters.transfer import multilabel, networks, transfer_inputs
-from reprolab.chapters.transfer.jobs import load_backbone, weights_origin
+from reprolab.chapters.transfer import multilabel, networks
 from reprolab.chapters.transfer.report import fc_estimate
 from reprolab.data.assets import asset, fetch_asset, write_asset_fixture
 from reprolab.data.download import ChecksumLock
@@ -20,6 +19,7 @@ from reprolab.data.photos import bundled_photos, imagenet_categories, sample_pho
 from reprolab.errors import ConfigError, DataError
 from reprolab.features import LAYERS, extract_dataset
 from reprolab.kinds import Job, get
+from reprolab.pretrained import load_backbone, pretrained_inputs, weights_origin
 from reprolab.registry import Variant, resolve
 from tests.conftest import REPO
 
@@ -164,15 +164,15 @@ def test_inputs_name_the_weights_manifest_and_the_shared_features():
     config = full_config()
     svm = resolve(config, "transfer", "scene15", "vgg16_svm")
     sweep = resolve(config, "transfer", "scene15", "vgg16_svm_csweep")
-    assert transfer_inputs(svm, config) == {"prepared": "data/prepared/scene15",
+    assert pretrained_inputs(svm, config) == {"prepared": "data/prepared/scene15",
                                             "features": "features/vgg16/relu7/scene15.pt",
                                             "weights": "data/assets/vgg16/manifest.json"}
-    assert transfer_inputs(sweep, config)["features"] == transfer_inputs(svm, config)["features"]
+    assert pretrained_inputs(sweep, config)["features"] == pretrained_inputs(svm, config)["features"]
     fine = resolve(config, "transfer", "voc2007", "resnet50_finetune")
-    assert transfer_inputs(fine, config) == {"prepared": "data/prepared/voc2007",
+    assert pretrained_inputs(fine, config) == {"prepared": "data/prepared/voc2007",
                                              "weights": "data/assets/resnet50/manifest.json"}
     anatomy = resolve(config, "transfer", "vgg16_anatomy", "vgg16")
-    assert transfer_inputs(anatomy, config) == {"weights": "data/assets/vgg16/manifest.json"}
+    assert pretrained_inputs(anatomy, config) == {"weights": "data/assets/vgg16/manifest.json"}
     assert get("multilabel").per_seed and get("multilabel").uses_gpu(fine)
     assert not get("linear_svm").uses_gpu(svm) and not get("anatomy").uses_gpu(anatomy)
 

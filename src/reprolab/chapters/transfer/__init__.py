@@ -7,40 +7,17 @@ whole backbone; mAP). Features are extracted once per (backbone, layer, dataset)
 `extract_features` rule, whatever the number of variants that read them.
 """
 
-from reprolab import paths
-from reprolab.kinds import Kind, prepared_data, register
-from reprolab.registry import Variant
-
-
-def backbone(variant: Variant) -> str | None:
-    """The pretrained network a variant uses: its features' backbone, or the first of its `assets`
-    (`assets: [vgg16]`: torchvision's VGG16 and its ImageNet weights)."""
-    if features := variant.params.get("features"):
-        return features["backbone"]
-    return next(iter(variant.params.get("assets", [])), None)
-
-
-def transfer_inputs(variant: Variant, config: dict) -> dict[str, str]:
-    """The prepared dataset and the features (when the variant names them), the manifest of the
-    backbone's weights (a fixture's has no file: the network is then randomly initialised) and
-    the folder of the user's photos, when the variant names one."""
-    inputs = {name: path for name, path in prepared_data(variant, config).items()
-              if not name.startswith("asset_")}  # the backbone's manifest, as `weights`
-    if network := backbone(variant):
-        inputs["weights"] = paths.asset_manifest(config["data"]["root"], network)
-    if photos := variant.params.get("photos"):
-        inputs["photos"] = photos
-    return inputs
-
+from reprolab.kinds import Kind, register
+from reprolab.pretrained import pretrained_inputs
 
 register(Kind("anatomy", job="reprolab.chapters.transfer.anatomy:run",
-              outputs=("metrics.json", "predictions.png"), inputs=transfer_inputs,
+              outputs=("metrics.json", "predictions.png"), inputs=pretrained_inputs,
               summarize="reprolab.chapters.transfer.report:anatomy"))
 register(Kind("linear_svm", job="reprolab.chapters.transfer.svm:run",
-              outputs=("metrics.json", "confusion.png"), inputs=transfer_inputs,
+              outputs=("metrics.json", "confusion.png"), inputs=pretrained_inputs,
               extra_outputs=lambda v: ("c_sweep.png",) if v.params.get("c_sweep") else (),
               summarize="reprolab.chapters.transfer.report:linear_svm"))
 register(Kind("multilabel", job="reprolab.chapters.transfer.multilabel:run",
-              outputs=("metrics.json", "history.csv", "model.pt"), inputs=transfer_inputs,
+              outputs=("metrics.json", "history.csv", "model.pt"), inputs=pretrained_inputs,
               summarize="reprolab.chapters.transfer.report:multilabel", resources="train", gpu=True,
               per_seed=True))

@@ -7,11 +7,12 @@ import time
 import torch
 
 from reprolab.chapters.transfer import plots
-from reprolab.chapters.transfer.jobs import load_backbone, write_metrics
+from reprolab.chapters.transfer.jobs import write_metrics
 from reprolab.chapters.transfer.networks import describe
 from reprolab.data.photos import imagenet_categories, sample_photos
 from reprolab.features import preprocess
 from reprolab.kinds import Job
+from reprolab.pretrained import load_backbone
 from reprolab.train import device_name
 
 

@@ -19,14 +19,13 @@ from sklearn.metrics import average_precision_score
 from torch import nn
 from torch.nn import functional as F
 
-from reprolab.chapters.transfer import backbone
-from reprolab.chapters.transfer.jobs import load_backbone, weights_origin
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, run_epochs, select_device
 from reprolab.engine.device import autocast, layout
 from reprolab.engine.optim import make_optimizer, make_scheduler
 from reprolab.engine.task import Task, optimizer_step
 from reprolab.kinds import Job
+from reprolab.pretrained import backbone, load_backbone, weights_origin
 from reprolab.train import run_facts, save_seed
 
 

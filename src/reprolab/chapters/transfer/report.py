@@ -10,6 +10,7 @@ import numpy as np
 
 from reprolab import figures
 from reprolab.chapters.transfer import networks, plots
+from reprolab.pretrained import weights_text
 from reprolab.report.generic import Claim, claims_table
 from reprolab.report.parts import (
     ChapterPart,
@@ -33,10 +34,6 @@ RANDOM = ("At smoke scale every network is randomly initialised (no weights are 
           "features and predictions carry no ImageNet knowledge.")
 TABLE_KINDS = ("Conv2d", "MaxPool2d", "AdaptiveAvgPool2d", "Linear")  # rows of the layer tables
 LAYER_COLUMNS = ["layer", "what it does", "output (C × H × W)", "parameters", "receptive field (px)"]
-
-
-def weights_text(m: dict) -> str:
-    return f"ImageNet ({m['file']}, {m['status']})" if m.get("pretrained") else "random (smoke scale)"
 
 
 def joined(values, digits: str = "g") -> str:

@@ -12,10 +12,11 @@ from sklearn.metrics import confusion_matrix
 from sklearn.svm import LinearSVC
 
 from reprolab import figures
-from reprolab.chapters.transfer import backbone, plots
-from reprolab.chapters.transfer.jobs import weights_origin, write_metrics
+from reprolab.chapters.transfer import plots
+from reprolab.chapters.transfer.jobs import write_metrics
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
+from reprolab.pretrained import backbone, weights_origin
 from reprolab.train import device_name
 
 

@@ -8,19 +8,19 @@ weights of its network's asset (a fixture without a file at smoke scale: a rando
 network) and the photos of `reprolab.data.photos`.
 """
 
-from reprolab.chapters.transfer import transfer_inputs
 from reprolab.kinds import Kind, register
+from reprolab.pretrained import pretrained_inputs
 
 JOBS = "reprolab.chapters.visualization.jobs"
 REPORT = "reprolab.chapters.visualization.report"
 
 register(Kind("saliency", job=f"{JOBS}:saliency", outputs=("metrics.json", "saliency.png"),
-              inputs=transfer_inputs, summarize=f"{REPORT}:saliency"))
+              inputs=pretrained_inputs, summarize=f"{REPORT}:saliency"))
 register(Kind("fooling", job=f"{JOBS}:fooling", outputs=("metrics.json", "fooling.png"),
-              inputs=transfer_inputs, summarize=f"{REPORT}:fooling", resources="train", gpu=True))
-register(Kind("class_visualization", job=f"{JOBS}:class_visualization", outputs=("metrics.json",
-                                                                                 "class_viz.png"),
-              inputs=transfer_inputs, summarize=f"{REPORT}:class_visualization", resources="train", gpu=True))
-register(Kind("cam", job=f"{JOBS}:cam", outputs=("metrics.json", "cam.png"), inputs=transfer_inputs,
+              inputs=pretrained_inputs, summarize=f"{REPORT}:fooling", resources="train", gpu=True))
+register(Kind("class_visualization", job=f"{JOBS}:class_visualization",
+              outputs=("metrics.json", "class_viz.png"), inputs=pretrained_inputs,
+              summarize=f"{REPORT}:class_visualization", resources="train", gpu=True))
+register(Kind("cam", job=f"{JOBS}:cam", outputs=("metrics.json", "cam.png"), inputs=pretrained_inputs,
               extra_outputs=lambda v: ("gradients.png",) if v.params.get("stages") else (),
               summarize=f"{REPORT}:cam"))

@@ -44,7 +44,7 @@ class Setup:
 
 def setup(job: Job) -> Setup:
     """The variant's frozen network on its device, and the photos resized and normalised."""
-    from reprolab.chapters.transfer.jobs import load_backbone
+    from reprolab.pretrained import load_backbone
 
     tic = time.perf_counter()
     p = job.variant.params

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reprolab import figures
-from reprolab.chapters.transfer.report import weights_text
+from reprolab.pretrained import weights_text
 from reprolab.report.generic import Claim, claims_table
 from reprolab.report.parts import (
     ChapterPart,

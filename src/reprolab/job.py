@@ -28,7 +28,7 @@ def reproducible_threads(snakemake) -> int:
             torch.use_deterministic_algorithms(True, warn_only=True)
         else:
             # The public call imports torch._inductor and torch._dynamo (~0.5 s) to set inductor's
-            # flag too; no job compiles: set that flag by the variable inductor reads on import.
+            # flag too; set it by the variable inductor reads when a job compiles (`compile: true`).
             os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
             torch._C._set_deterministic_algorithms(True, warn_only=True)
     return threads

@@ -10,7 +10,9 @@ next), printing each one's detailed output as it goes:
 3. `bench/plan.py`: in the full plan, each dataset, asset and feature set made by one job;
 4. `bench/smoke_run.py`: the smoke DAG cold (every chapter), its peak memory, the no-op re-plan with
    and without a Slurm client that does not answer, and the jobs one changed hyper-parameter re-runs;
-5. `bench/gpu_budget.py`: the full-scale GPU minutes on one H100, ESTIMATED from FLOPs.
+5. `bench/gpu_measure.py` (where a CUDA GPU is visible: the `train` variants' samples/s, memory and
+   full-scale minutes measured on it), then `bench/gpu_budget.py`: the full-scale GPU minutes on
+   one H100, ESTIMATED from FLOPs where not measured.
 
 Then the summary table (Markdown, for the README). Each part writes `bench/out/<name>.json`.
 `--skip smoke_run` (or models, augment, plan, gpu_budget) leaves a part out: the table then shows
@@ -30,6 +32,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench/out"
@@ -62,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seconds", default="1", help="models.py: minimum length of a timed window")
     args = parser.parse_args()
     load0 = os.getloadavg()[0]
+    gpu = torch.cuda.is_available()  # then gpu_measure.py measures the `train` variants on it
     rows: list[tuple[str, str, str]] = []
     def ran(name: str, *command: str) -> str | None:
         """Run a part; None if it neither ran now nor left results earlier, else "" or " (earlier run)"."""
@@ -120,15 +125,19 @@ def main() -> None:
                      ", ".join(f"{k} {v}" for k, v in s["rerun_expected"].items()),
                      ", ".join(f"{k} {v}" for k, v in s["rerun_after_one_change"].items())
                      + f" {met(s['rerun_after_one_change'] == s['rerun_expected'])}{note}"))
+    if gpu and "gpu_budget" not in args.skip:
+        part("gpu_measure.py")
     if (note := ran("gpu_budget", "gpu_budget.py")) is not None:
         g = json.loads((OUT / "gpu_budget.json").read_text())
         a = g["assumptions"]
-        rows.append(("full-scale report on one H100, ESTIMATED from FLOPs "
+        how = (f"{g['measured_min']:.1f} min of it measured on {g['measured_on']}, the rest estimated"
+               if g.get("measured_on") else "estimate, not measured")
+        rows.append(("full-scale report on one H100, ESTIMATED from FLOPs where not measured "
                      f"({a['utilisation']:.0%} of {a['tflops']:.0f} TFLOP/s, >= {a['step_ms']} ms/step)",
-                     "<= 60 min", f"~{g['total_min']:.0f} min (estimate, not measured) "
-                     f"{met(g['total_min'] <= 60)}{note}"))
+                     "<= 60 min", f"~{g['total_min']:.0f} min ({how}) {met(g['total_min'] <= 60)}{note}"))
     print(f"\n## Summary ({platform.node() or 'this machine'}: {os.cpu_count()} CPUs, {platform.machine()}, "
-          f"no GPU; load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+          f"{torch.cuda.get_device_name() if gpu else 'no GPU'}; load average {load0:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end; "
           f"{time.strftime('%Y-%m-%d')})\n")
     print("| benchmark | target | measured |\n|---|---|---|")
     for name, target, value in rows:

@@ -31,6 +31,7 @@ from models import prepared, tiled  # noqa: E402
 from reprolab.augment import make_augment  # noqa: E402
 from reprolab.engine import TrainConfig, fit, fit_normalizer, select_device  # noqa: E402
 from reprolab.engine.device import device_name  # noqa: E402
+from reprolab.errors import ConfigError  # noqa: E402
 from reprolab.models import build_model  # noqa: E402
 from reprolab.registry import variants  # noqa: E402
 
@@ -62,7 +63,10 @@ def main() -> dict:
     parser.add_argument("--only", default="", help="only the variants whose id has this")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/out/gpu_measure.json")
     args = parser.parse_args()
-    device = select_device(args.device)
+    try:
+        device = select_device(args.device)
+    except ConfigError as e:  # no GPU: say so in one line
+        raise SystemExit(f"gpu_measure.py: {e}") from None
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     options = config["data"].get("prepare", {})
     rows = []

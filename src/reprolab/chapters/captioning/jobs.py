@@ -19,8 +19,8 @@ import torch
 from reprolab.atomic import write_json
 from reprolab.chapters.captioning import data as cap
 from reprolab.chapters.captioning.plots import captioned_photos, word_frequencies
-from reprolab.chapters.sequences.jobs import train_eval_metrics
-from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
+from reprolab.chapters.sequences.jobs import train_seed
+from reprolab.engine import Split, select_device
 from reprolab.kinds import Job
 from reprolab.models import build_model
 from reprolab.models.captioning import decode
@@ -98,24 +98,24 @@ def show_and_tell(job: Job) -> dict:
     device = select_device(variant.device)
     references = [[cap.tokens(c) for c in image] for image in captions["test"]["captions"]]
     course_refs = [[image[-1].split()] for image in captions["test"]["captions"]]
+
+    def build() -> torch.nn.Module:
+        model = build_model(p["model"], **options)
+        model.word_vectors.copy_(vectors)
+        return model
+
     seed_dirs, models = [], {}
     for seed in variant.seeds:
         tic = time.perf_counter()
         out = job.out_dir / f"seed{seed}"
-        torch.manual_seed(seed)
-        model = build_model(p["model"], **options)
-        model.word_vectors.copy_(vectors)
-        cfg = TrainConfig.from_params(p, seed)
-        task = make_task("masked_sequence", model.to(device), cfg.optimizer, cfg.scheduler,
-                         per_sequence=bool(p.get("per_sequence_loss", False)))
-        result = run_epochs(task, train, cfg, out, device=device, test=test)
-        final = train_eval_metrics(task, train, cfg, device)
+        model, final = train_seed(variant, seed, build, "masked_sequence", train, test, out, device,
+                                  per_sequence=bool(p.get("per_sequence_loss", False)))
         greedy = decode(model, images["test"].to(device), vocabulary.index(cap.START),
                         vocabulary.index(cap.END), int(p["decoding"]["max_words"]))
         hypotheses = [[vocabulary[i] for i in ids] for ids in greedy]
         scores, course = cap.bleu(hypotheses, references), cap.bleu(hypotheses, course_refs)
         model = model.cpu()
-        metrics = {"id": variant.id, "seed": seed, **result.final, **final,
+        metrics = {"id": variant.id, "seed": seed, **final,
                    **{f"bleu{n}": s for n, s in enumerate(scores, 1)},
                    **{f"bleu{n}_course": s for n, s in enumerate(course, 1)},
                    "greedy_words_mean": float(np.mean([len(h) for h in hypotheses])),

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from reprolab.atomic import save_torch, write_json
 from reprolab.chapters.sequences import text as txt
@@ -26,6 +28,7 @@ from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_de
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
 from reprolab.models import build_model
+from reprolab.registry import Variant
 from reprolab.results import aggregate
 from reprolab.train import fingerprint, run_facts, save_seed
 
@@ -44,6 +47,20 @@ def train_eval_metrics(task, train: Split, cfg: TrainConfig, device: torch.devic
     the seed's «PERFS TRAIN»); the history's train numbers are means over each epoch's batches."""
     found = task.evaluate(train.to(device), cfg.eval_batch_size)
     return {f"train_eval_{k}": v for k, v in found.items() if k in ("loss", "acc")}
+
+
+def train_seed(variant: Variant, seed: int, build: Callable[[], nn.Module], task: str, train: Split,
+               test: Split, out_dir: Path, device: torch.device, cfg: TrainConfig | None = None,
+               **task_options) -> tuple[nn.Module, dict]:
+    """One seed of a sequence variant (char-RNN, captioning): the network `build` makes once seeded,
+    trained by the engine's `task` with the variant's settings (or `cfg`), then evaluated on the
+    whole training split. The trained network (on `device`) and its final metrics."""
+    torch.manual_seed(seed)
+    model = build().to(device)
+    cfg = cfg or TrainConfig.from_params(variant.params, seed)
+    trained = make_task(task, model, cfg.optimizer, cfg.scheduler, **task_options)
+    result = run_epochs(trained, train, cfg, out_dir, device=device, test=test)
+    return model, {**result.final, **train_eval_metrics(trained, train, cfg, device)}
 
 
 def load_corpus(path: Path, start: str | None) -> str:
@@ -70,18 +87,13 @@ def charrnn(job: Job) -> dict:
     for seed in variant.seeds:
         tic = time.perf_counter()
         out = job.out_dir / f"seed{seed}"
-        torch.manual_seed(seed)
-        model = build_model(p["model"], **options)
         cfg = TrainConfig.from_params(p, seed, fingerprint=fingerprint({**p, "text_sha256": digest}, seed))
-        task = make_task("language_model", model.to(device), cfg.optimizer, cfg.scheduler,
-                         one_hot=len(symbols))
-        result = run_epochs(task, train, cfg, out, device=device, test=test)
-        final = train_eval_metrics(task, train, cfg, device)
+        model, final = train_seed(variant, seed, lambda: build_model(p["model"], **options), "language_model",
+                                  train, test, out, device, cfg, one_hot=len(symbols))
         model = model.cpu()
         save_seed(out, {"model": p["model"], "model_options": options, "state_dict": model.state_dict(),
                         "symbols": symbols},
-                  {"id": variant.id, "seed": seed, **result.final, **final,
-                   **run_facts(model, train, test, device, tic)})
+                  {"id": variant.id, "seed": seed, **final, **run_facts(model, train, test, device, tic)})
         seed_dirs.append(out)
         models[seed] = model
     combined = aggregate(variant, seed_dirs, job.out_dir)

@@ -17,8 +17,8 @@ from reprolab.augment import make_augment
 from reprolab.data.prepare import load_split
 from reprolab.engine import Split, TrainConfig, confusion_matrix, fit, fit_normalizer, select_device
 from reprolab.engine.data import load_normalizer, normalizer_state
-from reprolab.engine.device import device_name  # noqa: F401  (re-exported: jobs import it from here)
-from reprolab.engine.runner import fingerprint, run_epochs  # noqa: F401  (fingerprint: re-exported)
+from reprolab.engine.device import device_name
+from reprolab.engine.runner import run_epochs
 from reprolab.engine.tasks import make_task
 from reprolab.errors import TrainingError
 from reprolab.kinds import Job

@@ -22,11 +22,11 @@ from torch import nn
 from reprolab import figures
 from reprolab.atomic import write_json
 from reprolab.data.prepare import load_split
+from reprolab.engine.device import device_name
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
 from reprolab.registry import Variant
 from reprolab.results import aggregate
-from reprolab.train import device_name
 
 Params = dict[str, torch.Tensor]  # W0, b0, W1, b1, ...: x @ W + b per layer
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {

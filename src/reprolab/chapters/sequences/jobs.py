@@ -25,12 +25,13 @@ from reprolab.chapters.sequences.plots import clusters_tsne
 from reprolab.data.assets import asset_file
 from reprolab.data.assets.corpora import read_gutenberg
 from reprolab.engine import Split, TrainConfig, make_task, run_epochs, select_device
+from reprolab.engine.runner import fingerprint
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
 from reprolab.models import build_model
 from reprolab.registry import Variant
 from reprolab.results import aggregate
-from reprolab.train import fingerprint, run_facts, save_seed
+from reprolab.train import run_facts, save_seed
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from reprolab.chapters.transfer import plots
 from reprolab.chapters.transfer.jobs import write_metrics
 from reprolab.chapters.transfer.networks import describe
 from reprolab.data.photos import imagenet_categories, sample_photos
+from reprolab.engine.device import device_name
 from reprolab.features import preprocess
 from reprolab.kinds import Job
 from reprolab.pretrained import load_backbone
-from reprolab.train import device_name
 
 
 @torch.no_grad()

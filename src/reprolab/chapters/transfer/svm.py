@@ -14,10 +14,10 @@ from sklearn.svm import LinearSVC
 from reprolab import figures
 from reprolab.chapters.transfer import plots
 from reprolab.chapters.transfer.jobs import write_metrics
+from reprolab.engine.device import device_name
 from reprolab.errors import ConfigError
 from reprolab.kinds import Job
 from reprolab.pretrained import backbone, weights_origin
-from reprolab.train import device_name
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
